@@ -1,0 +1,1 @@
+//! Container lifecycle operations, one file per verb (skeleton).

@@ -1,0 +1,3 @@
+//! `berth`: the command line. It parses arguments, calls a library, prints; nothing else.
+
+fn main() {}
