@@ -120,7 +120,9 @@ pub(super) fn action(
         }
         LinuxSeccompAction::ScmpActKillProcess => ScmpAction::KillProcess,
         LinuxSeccompAction::ScmpActTrap => ScmpAction::Trap,
-        LinuxSeccompAction::ScmpActErrno => ScmpAction::Errno(i32::from(errno(errno_ret, syscall)?)),
+        LinuxSeccompAction::ScmpActErrno => {
+            ScmpAction::Errno(i32::from(errno(errno_ret, syscall)?))
+        }
         LinuxSeccompAction::ScmpActTrace => ScmpAction::Trace(errno(errno_ret, syscall)?),
         LinuxSeccompAction::ScmpActLog => ScmpAction::Log,
         LinuxSeccompAction::ScmpActAllow => ScmpAction::Allow,
@@ -216,7 +218,9 @@ fn add_arch(ctx: &mut ScmpFilterContext, arch: Arch) -> Result<(), SeccompError>
 }
 
 /// The `SECCOMP_FILTER_FLAG_*` bits for the spec's flags.
-pub(super) fn kernel_flags(flags: &[LinuxSeccompFilterFlag]) -> Result<libc::c_ulong, SeccompError> {
+pub(super) fn kernel_flags(
+    flags: &[LinuxSeccompFilterFlag],
+) -> Result<libc::c_ulong, SeccompError> {
     flags.iter().try_fold(0, |bits, flag| {
         Ok(bits
             | match flag {
@@ -240,12 +244,255 @@ pub(super) fn kernel_flags(flags: &[LinuxSeccompFilterFlag]) -> Result<libc::c_u
 /// Exported through a memfd: the installed libseccomp may predate
 /// `seccomp_export_bpf_mem`, and a pipe could fill up with a large profile.
 fn export(ctx: &ScmpFilterContext) -> Result<Vec<u8>, SeccompError> {
-    let fd = nix::sys::memfd::memfd_create(c"berth-seccomp", nix::sys::memfd::MFdFlags::MFD_CLOEXEC)
-        .map_err(|e| SeccompError::Export(e.into()))?;
+    let fd =
+        nix::sys::memfd::memfd_create(c"berth-seccomp", nix::sys::memfd::MFdFlags::MFD_CLOEXEC)
+            .map_err(|e| SeccompError::Export(e.into()))?;
     ctx.export_bpf(&fd)?;
     let mut file = std::fs::File::from(fd);
     file.rewind().map_err(SeccompError::Export)?;
     let mut bytes = Vec::new();
     file.read_to_end(&mut bytes).map_err(SeccompError::Export)?;
     Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn profile(value: serde_json::Value) -> LinuxSeccomp {
+        serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn actions_map_to_libseccomp_with_errno_defaulting_to_eperm() {
+        let cases = [
+            (
+                LinuxSeccompAction::ScmpActKill,
+                None,
+                ScmpAction::KillThread,
+            ),
+            (
+                LinuxSeccompAction::ScmpActKillThread,
+                None,
+                ScmpAction::KillThread,
+            ),
+            (
+                LinuxSeccompAction::ScmpActKillProcess,
+                None,
+                ScmpAction::KillProcess,
+            ),
+            (LinuxSeccompAction::ScmpActTrap, None, ScmpAction::Trap),
+            (
+                LinuxSeccompAction::ScmpActErrno,
+                None,
+                ScmpAction::Errno(libc::EPERM),
+            ),
+            (
+                LinuxSeccompAction::ScmpActErrno,
+                Some(42),
+                ScmpAction::Errno(42),
+            ),
+            (
+                LinuxSeccompAction::ScmpActTrace,
+                None,
+                ScmpAction::Trace(libc::EPERM as u16),
+            ),
+            (
+                LinuxSeccompAction::ScmpActTrace,
+                Some(7),
+                ScmpAction::Trace(7),
+            ),
+            (LinuxSeccompAction::ScmpActLog, None, ScmpAction::Log),
+            (LinuxSeccompAction::ScmpActAllow, None, ScmpAction::Allow),
+        ];
+        for (spec, errno, expected) in cases {
+            assert_eq!(action(spec, errno, "x", None).unwrap(), expected, "{spec}");
+        }
+    }
+
+    #[test]
+    fn errno_ret_past_16_bits_is_an_error_naming_the_syscall() {
+        let err = action(LinuxSeccompAction::ScmpActErrno, Some(70000), "mkdir", None).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "seccomp: errnoRet 70000 of `mkdir` is out of range (at most 65535)"
+        );
+    }
+
+    #[test]
+    fn unknown_action_or_arch_or_flag_is_refused_when_the_spec_is_read() {
+        // The spec types are closed enums: an unknown name never reaches `compile`.
+        for bad in [
+            json!({"defaultAction": "SCMP_ACT_EXPLODE"}),
+            json!({"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_VAX"]}),
+            json!({"defaultAction": "SCMP_ACT_ALLOW", "flags": ["SECCOMP_FILTER_FLAG_NOPE"]}),
+            json!({"defaultAction": "SCMP_ACT_ALLOW",
+                   "syscalls": [{"names": ["read"], "action": "SCMP_ACT_MAYBE"}]}),
+        ] {
+            assert!(
+                serde_json::from_value::<LinuxSeccomp>(bad.clone()).is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_architecture_libseccomp_lacks_is_an_error_naming_it() {
+        // LoongArch arrived in libseccomp 2.6; older libraries must say which arch failed.
+        let result = compile(&profile(json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "architectures": ["SCMP_ARCH_LOONGARCH64"]
+        })));
+        let version = libseccomp::ScmpVersion::current().unwrap();
+        if (version.major, version.minor) < (2, 6) {
+            let err = result.unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                "seccomp: architecture `SCMP_ARCH_LOONGARCH64` is not supported"
+            );
+        } else {
+            assert!(result.is_ok());
+        }
+    }
+
+    #[test]
+    fn notify_without_listener_and_notify_with_listener_are_both_refused() {
+        let err = compile(&profile(json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_NOTIFY"}]
+        })))
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "seccomp: `SCMP_ACT_NOTIFY` for `mkdir,mkdirat` needs `listenerPath` to be set"
+        );
+
+        let err = compile(&profile(json!({
+            "defaultAction": "SCMP_ACT_NOTIFY",
+            "listenerPath": "/run/agent.sock"
+        })))
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "seccomp: `SCMP_ACT_NOTIFY` for `defaultAction` (listener `/run/agent.sock`) \
+             is not supported"
+        );
+    }
+
+    #[test]
+    fn wait_killable_recv_is_refused_and_other_flags_map_to_kernel_bits() {
+        let err =
+            kernel_flags(&[LinuxSeccompFilterFlag::SeccompFilterFlagWaitKillableRecv]).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"),
+            "{err}"
+        );
+        let bits = kernel_flags(&[
+            LinuxSeccompFilterFlag::SeccompFilterFlagLog,
+            LinuxSeccompFilterFlag::SeccompFilterFlagSpecAllow,
+            LinuxSeccompFilterFlag::SeccompFilterFlagTsync,
+        ])
+        .unwrap();
+        assert_eq!(bits, 0b111);
+    }
+
+    #[test]
+    fn unknown_syscall_names_are_skipped_and_reported() {
+        let program = compile(&profile(json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["no_such_syscall", "mkdir"], "action": "SCMP_ACT_ERRNO"}]
+        })))
+        .unwrap();
+        assert_eq!(program.unknown_syscalls(), ["no_such_syscall"]);
+        assert!(!program.is_empty());
+    }
+
+    #[test]
+    fn a_rule_doing_what_the_default_does_is_skipped() {
+        let with_rule = compile(&profile(json!({
+            "defaultAction": "SCMP_ACT_ERRNO",
+            "defaultErrnoRet": 1,
+            "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]
+        })))
+        .unwrap();
+        let without = compile(&profile(json!({
+            "defaultAction": "SCMP_ACT_ERRNO",
+            "defaultErrnoRet": 1
+        })))
+        .unwrap();
+        assert_eq!(with_rule, without);
+    }
+
+    #[test]
+    fn operators_map_to_libseccomp_comparisons() {
+        let cases = [
+            ("SCMP_CMP_NE", ScmpCompareOp::NotEqual, 3),
+            ("SCMP_CMP_LT", ScmpCompareOp::Less, 3),
+            ("SCMP_CMP_LE", ScmpCompareOp::LessOrEqual, 3),
+            ("SCMP_CMP_EQ", ScmpCompareOp::Equal, 3),
+            ("SCMP_CMP_GE", ScmpCompareOp::GreaterEqual, 3),
+            ("SCMP_CMP_GT", ScmpCompareOp::Greater, 3),
+            // value is the mask, valueTwo what the masked argument must equal.
+            ("SCMP_CMP_MASKED_EQ", ScmpCompareOp::MaskedEqual(3), 9),
+        ];
+        for (op, expected_op, expected_datum) in cases {
+            let arg: LinuxSeccompArg =
+                serde_json::from_value(json!({"index": 1, "value": 3, "valueTwo": 9, "op": op}))
+                    .unwrap();
+            assert_eq!(
+                condition(&arg, "x").unwrap(),
+                ScmpArgCompare::new(1, expected_op, expected_datum),
+                "{op}"
+            );
+        }
+    }
+
+    #[test]
+    fn argument_index_past_five_is_an_error_naming_the_syscall() {
+        let err = compile(&profile(json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["socket"], "action": "SCMP_ACT_ERRNO",
+                          "args": [{"index": 6, "value": 2, "op": "SCMP_CMP_EQ"}]}]
+        })))
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "seccomp: argument index 6 of `socket` is out of range (0 to 5)"
+        );
+    }
+
+    #[test]
+    fn repeated_argument_indexes_are_detected() {
+        let args = |indexes: &[usize]| -> Vec<LinuxSeccompArg> {
+            indexes
+                .iter()
+                .map(|i| {
+                    serde_json::from_value(json!({"index": i, "value": 0, "op": "SCMP_CMP_EQ"}))
+                        .unwrap()
+                })
+                .collect()
+        };
+        assert!(!repeats_an_index(&args(&[0, 1, 2])));
+        assert!(repeats_an_index(&args(&[0, 1, 0])));
+        assert!(!repeats_an_index(&[]));
+    }
+
+    #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn listed_architectures_change_the_program() {
+        let native_only = compile(&profile(json!({
+            "defaultAction": "SCMP_ACT_ERRNO",
+            "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW"}]
+        })))
+        .unwrap();
+        let three = compile(&profile(json!({
+            "defaultAction": "SCMP_ACT_ERRNO",
+            "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+            "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW"}]
+        })))
+        .unwrap();
+        assert!(three.len() > native_only.len());
+    }
 }
