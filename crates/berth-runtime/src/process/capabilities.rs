@@ -311,6 +311,7 @@ fn capset(effective: u64, permitted: u64, inheritable: u64) -> Result<(), Errno>
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

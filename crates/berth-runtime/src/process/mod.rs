@@ -5,10 +5,10 @@
 //! place and before the program is executed. Nothing here is undone: the calling process
 //! is about to become the container's program.
 //!
-//! - [`rlimits`]: `process.rlimits`.
-//! - [`scheduling`]: `process.ioPriority`, `process.scheduler`, `process.execCPUAffinity`.
-//! - [`capabilities`]: the bounding, effective, permitted, inheritable and ambient sets.
-//! - [`user`]: uid, gid, additional gids, umask, and the user's home directory.
+//! - [`rlimits`][]: `process.rlimits`.
+//! - [`scheduling`][]: `process.ioPriority`, `process.scheduler`, `process.execCPUAffinity`.
+//! - [`capabilities`][]: the bounding, effective, permitted, inheritable and ambient sets.
+//! - [`user`][]: uid, gid, additional gids, umask, and the user's home directory.
 
 pub mod capabilities;
 pub mod rlimits;

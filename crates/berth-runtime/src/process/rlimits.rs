@@ -42,6 +42,7 @@ pub fn resource(typ: PosixRlimitType) -> Resource {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

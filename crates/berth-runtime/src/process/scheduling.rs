@@ -140,6 +140,7 @@ pub fn parse_cpu_list(cpus: &str) -> Result<CpuSet, ProcessError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -69,6 +69,7 @@ fn home_in(passwd: &str, uid: u32) -> Option<String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -256,6 +256,7 @@ fn export(ctx: &ScmpFilterContext) -> Result<Vec<u8>, SeccompError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use serde_json::json;

@@ -94,6 +94,7 @@ pub(super) fn load(instructions: &[Instruction], flags: libc::c_ulong) -> Result
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
