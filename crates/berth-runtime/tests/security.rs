@@ -40,7 +40,8 @@ impl Outcome {
 /// Runs `work` in a forked child whose stdout is the pipe; its `Ok` text (or `Err` text,
 /// with exit code 1) is written to the pipe. A panic exits 101.
 fn in_child(work: impl FnOnce() -> Result<String, String>) -> Outcome {
-    let (read_end, write_end) = nix::unistd::pipe().unwrap();
+    // Close-on-exec, so that children of tests running in parallel do not hold it open.
+    let (read_end, write_end) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).unwrap();
     // SAFETY: the child only runs `work` (which does raw system calls and small
     // allocations, safe after fork with glibc) and leaves with `_exit`.
     match unsafe { fork() }.unwrap() {
@@ -510,4 +511,62 @@ fn io_priority_scheduler_and_cpu_affinity_are_applied() {
             .map_err(|e| e.to_string())
     });
     assert_eq!(outcome.output, "cannot set ioPriority `IOPRIO_CLASS_BE` 9");
+}
+
+#[test]
+fn seccomp_kill_process_kills_with_sigsys() {
+    let dir = tempfile::tempdir().unwrap();
+    let program = compile(json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_KILL_PROCESS"}]
+    }));
+    let outcome = in_child(|| {
+        program.load().map_err(|e| e.to_string())?;
+        Ok(format!("mkdir returned {}", mkdir_errno(dir.path(), "x")))
+    });
+    assert!(
+        matches!(
+            outcome.status,
+            WaitStatus::Signaled(_, nix::sys::signal::Signal::SIGSYS, _)
+        ),
+        "{outcome:?}"
+    );
+}
+
+#[test]
+fn seccomp_flags_are_passed_to_the_kernel() {
+    let program = compile(json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "flags": ["SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+                  "SECCOMP_FILTER_FLAG_TSYNC"],
+        "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_LOG"}]
+    }));
+    let report = in_child(|| {
+        program.load().map_err(|e| e.to_string())?;
+        Ok(status(&["Seccomp", "Seccomp_filters"]))
+    })
+    .ok();
+    assert_eq!(report, "Seccomp:\t2\nSeccomp_filters:\t1");
+}
+
+#[test]
+fn home_dir_comes_from_the_current_roots_passwd() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir(root.path().join("etc")).unwrap();
+    std::fs::write(
+        root.path().join("etc/passwd"),
+        "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n",
+    )
+    .unwrap();
+    let report = in_child(|| {
+        nix::unistd::chroot(root.path()).map_err(|e| e.to_string())?;
+        Ok(format!(
+            "{} {} {}",
+            berth_runtime::process::home_dir(1000),
+            berth_runtime::process::home_dir(0),
+            berth_runtime::process::home_dir(4242)
+        ))
+    })
+    .ok();
+    assert_eq!(report, "/home/app /root /");
 }
