@@ -425,7 +425,8 @@ fn a_capability_the_kernel_refuses_is_named() {
     );
     assert_eq!(
         outcome.output,
-        "cannot set the capability sets (`CAP_KILL`): inheritable but not in the bounding set"
+        "cannot set the effective, permitted and inheritable capabilities: `CAP_KILL` is \
+         inheritable but not in the bounding set"
     );
 }
 

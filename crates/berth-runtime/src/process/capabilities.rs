@@ -106,23 +106,31 @@ impl CapabilitySets {
     }
 
     /// Names the first capability the kernel would refuse in [`Self::apply`], and why.
-    fn diagnose(&self) -> (String, String) {
+    fn diagnose(&self) -> (Option<String>, String) {
         let current = capget().unwrap_or_default();
-        let first = |bits: u64| name(bits.trailing_zeros() as u8);
-        if self.effective & !self.permitted != 0 {
-            let cap = first(self.effective & !self.permitted);
-            return (cap, "effective but not permitted".to_string());
-        }
-        if self.permitted & !current.permitted != 0 {
-            let cap = first(self.permitted & !current.permitted);
-            return (cap, "not in the process's permitted set".to_string());
-        }
         let bounding = read_bounding(self.last_cap);
-        if self.inheritable & !(current.inheritable | bounding) != 0 {
-            let cap = first(self.inheritable & !(current.inheritable | bounding));
-            return (cap, "inheritable but not in the bounding set".to_string());
+        let checks = [
+            (
+                self.effective & !self.permitted,
+                "is effective but not permitted",
+            ),
+            (
+                self.permitted & !current.permitted,
+                "is not in the process's permitted set",
+            ),
+            (
+                self.inheritable & !(current.inheritable | bounding),
+                "is inheritable but not in the bounding set",
+            ),
+        ];
+        match checks.into_iter().find(|(bad, _)| *bad != 0) {
+            Some((bad, why)) => {
+                let cap = name(bad.trailing_zeros() as u8);
+                let reason = format!("`{cap}` {why}");
+                (Some(cap), reason)
+            }
+            None => (None, "refused by the kernel".to_string()),
         }
-        (String::new(), "refused by the kernel".to_string())
     }
 }
 

@@ -57,11 +57,11 @@ pub enum ProcessError {
     },
 
     /// The effective, permitted and inheritable sets could not be set.
-    #[error("cannot set the capability sets{}: {reason}", if capability.is_empty() { String::new() } else { format!(" (`{capability}`)") })]
+    #[error("cannot set the effective, permitted and inheritable capabilities: {reason}")]
     CapabilitySets {
         /// The capability that made the kernel refuse, when it can be told.
-        capability: String,
-        /// Why the kernel refused, as far as it can be told.
+        capability: Option<String>,
+        /// Why the kernel refused, naming the capability when it can be told.
         reason: String,
         /// The cause.
         #[source]
