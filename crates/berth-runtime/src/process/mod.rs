@@ -231,7 +231,3 @@ fn set_keepcaps(keep: bool) -> Result<(), ProcessError> {
     })
 }
 
-/// The home directory of `uid` from the container's /etc/passwd, or `/`.
-pub fn home_dir(_uid: u32) -> String {
-    "/".to_string()
-}
