@@ -3,6 +3,9 @@
 //! v2 hosts where the files they read back exist. Every test works in a cgroup of its
 //! own and a [`Guard`] kills its processes and removes the cgroup even on failure.
 
+// Tests may panic on unexpected results (the workspace warns on unwrap for library code).
+#![allow(clippy::unwrap_used)]
+
 use std::ffi::CString;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
@@ -64,7 +67,9 @@ impl Guard {
             .m
             .directories()
             .iter()
-            .map(|d| CString::new(d.join("cgroup.procs").into_os_string().into_encoded_bytes()).unwrap())
+            .map(|d| {
+                CString::new(d.join("cgroup.procs").into_os_string().into_encoded_bytes()).unwrap()
+            })
             .collect();
         // SAFETY: the closure runs between fork and exec and only calls open/write/close,
         // which are async-signal-safe, on buffers prepared before the fork.
@@ -129,8 +134,17 @@ fn pids_limit(limit: i64) -> LinuxResources {
     resources(|r| r.pids(LinuxPidsBuilder::default().limit(limit).build().unwrap()))
 }
 
-fn device(allow: bool, typ: LinuxDeviceType, major: i64, minor: i64, access: &str) -> LinuxDeviceCgroup {
-    let mut b = LinuxDeviceCgroupBuilder::default().allow(allow).typ(typ).access(access);
+fn device(
+    allow: bool,
+    typ: LinuxDeviceType,
+    major: i64,
+    minor: i64,
+    access: &str,
+) -> LinuxDeviceCgroup {
+    let mut b = LinuxDeviceCgroupBuilder::default()
+        .allow(allow)
+        .typ(typ)
+        .access(access);
     if major >= 0 {
         b = b.major(major);
     }
@@ -145,7 +159,9 @@ fn this_host_is_detected_as_hybrid_with_named_and_unified_directories() {
     let g = Guard::new("layout");
     assert_eq!(g.m.layout(), Layout::Hybrid);
     let id = format!("berth-test-layout-{}", std::process::id());
-    for mount in ["memory", "cpu", "cpuset", "pids", "freezer", "devices", "systemd", "unified"] {
+    for mount in [
+        "memory", "cpu", "cpuset", "pids", "freezer", "devices", "systemd", "unified",
+    ] {
         let dir = g.dir(&format!("/sys/fs/cgroup/{mount}"));
         assert!(dir.ends_with(&id), "{}", dir.display());
         assert!(dir.is_dir(), "{} was not created", dir.display());
@@ -157,7 +173,10 @@ fn relative_paths_nest_under_the_callers_own_cgroup() {
     let own = std::fs::read_to_string("/proc/self/cgroup").unwrap();
     let memory_own = own
         .lines()
-        .find_map(|l| l.strip_prefix(|c: char| c.is_ascii_digit()).and_then(|l| l.strip_prefix(":memory:")))
+        .find_map(|l| {
+            l.strip_prefix(|c: char| c.is_ascii_digit())
+                .and_then(|l| l.strip_prefix(":memory:"))
+        })
         .unwrap()
         .to_owned();
     let name = format!("berth-rel-{}", std::process::id());
@@ -177,15 +196,27 @@ fn limits_are_written_and_updates_reorder_memory_and_swap() {
     g.m.apply(&memory(64 * mib, 128 * mib)).unwrap();
     let mem = "/sys/fs/cgroup/memory";
     assert_eq!(g.read(mem, "memory.limit_in_bytes"), (64 * mib).to_string());
-    assert_eq!(g.read(mem, "memory.memsw.limit_in_bytes"), (128 * mib).to_string());
+    assert_eq!(
+        g.read(mem, "memory.memsw.limit_in_bytes"),
+        (128 * mib).to_string()
+    );
     // Raising both needs memsw first, lowering both needs the limit first; the kernel
     // refuses the other orders.
     g.m.apply(&memory(512 * mib, 1024 * mib)).unwrap();
-    assert_eq!(g.read(mem, "memory.limit_in_bytes"), (512 * mib).to_string());
-    assert_eq!(g.read(mem, "memory.memsw.limit_in_bytes"), (1024 * mib).to_string());
+    assert_eq!(
+        g.read(mem, "memory.limit_in_bytes"),
+        (512 * mib).to_string()
+    );
+    assert_eq!(
+        g.read(mem, "memory.memsw.limit_in_bytes"),
+        (1024 * mib).to_string()
+    );
     g.m.apply(&memory(32 * mib, 48 * mib)).unwrap();
     assert_eq!(g.read(mem, "memory.limit_in_bytes"), (32 * mib).to_string());
-    assert_eq!(g.read(mem, "memory.memsw.limit_in_bytes"), (48 * mib).to_string());
+    assert_eq!(
+        g.read(mem, "memory.memsw.limit_in_bytes"),
+        (48 * mib).to_string()
+    );
 
     let cpu = LinuxCpuBuilder::default()
         .shares(512u64)
@@ -212,7 +243,10 @@ fn limits_are_written_and_updates_reorder_memory_and_swap() {
         device(true, LinuxDeviceType::C, 136, -1, "rw"),
     ];
     g.m.apply(&resources(|r| r.devices(rules))).unwrap();
-    assert_eq!(g.read("/sys/fs/cgroup/devices", "devices.list"), "c 1:3 rwm\nc 136:* rw");
+    assert_eq!(
+        g.read("/sys/fs/cgroup/devices", "devices.list"),
+        "c 1:3 rwm\nc 136:* rw"
+    );
 }
 
 #[test]
@@ -220,8 +254,14 @@ fn a_refused_value_is_reported_with_file_and_value() {
     let g = Guard::new("refused");
     // cpu.shares below 2 is clamped, but a quota below 1ms is refused by the kernel.
     let cpu = LinuxCpuBuilder::default().quota(10).build().unwrap();
-    let err = g.m.apply(&resources(|r| r.cpu(cpu))).unwrap_err().to_string();
-    assert!(err.contains("cpu.cfs_quota_us") && err.contains("`10`"), "{err}");
+    let err =
+        g.m.apply(&resources(|r| r.cpu(cpu)))
+            .unwrap_err()
+            .to_string();
+    assert!(
+        err.contains("cpu.cfs_quota_us") && err.contains("`10`"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -231,7 +271,10 @@ fn processes_join_every_hierarchy_are_listed_and_can_be_frozen() {
     let _ = std::fs::remove_file(&out);
     let child = Command::new("sh")
         .arg("-c")
-        .arg(format!("while :; do echo x >> {}; sleep 0.02; done", out.display()))
+        .arg(format!(
+            "while :; do echo x >> {}; sleep 0.02; done",
+            out.display()
+        ))
         .spawn()
         .unwrap();
     let pid = child.id() as i32;
@@ -292,7 +335,11 @@ fn a_memory_limit_gets_a_hungry_process_oom_killed() {
     assert_eq!(status.signal(), Some(libc::SIGKILL), "{status}");
     assert!(g.m.oom_kill_count().unwrap() >= 1);
     let stats = g.m.stats().unwrap();
-    assert!(stats.memory.usage.max > (limit as u64) / 2, "{:?}", stats.memory.usage);
+    assert!(
+        stats.memory.usage.max > (limit as u64) / 2,
+        "{:?}",
+        stats.memory.usage
+    );
     assert_eq!(stats.memory.usage.limit, limit as u64);
 }
 
@@ -301,7 +348,9 @@ fn stats_report_what_the_processes_used() {
     let mut g = Guard::new("stats");
     g.m.apply(&pids_limit(50)).unwrap();
     let child = g.spawn_inside(
-        Command::new("sh").arg("-c").arg("i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done; sleep 30"),
+        Command::new("sh")
+            .arg("-c")
+            .arg("i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done; sleep 30"),
     );
     let pid = child.id() as i32;
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -313,8 +362,15 @@ fn stats_report_what_the_processes_used() {
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(stats.cpu.usage.total > 50_000_000, "{:?}", stats.cpu);
-    assert!(stats.cpu.usage.user + stats.cpu.usage.kernel > 0, "{:?}", stats.cpu);
-    assert_eq!(stats.cpu.usage.percpu.len(), std::thread::available_parallelism().unwrap().get());
+    assert!(
+        stats.cpu.usage.user + stats.cpu.usage.kernel > 0,
+        "{:?}",
+        stats.cpu
+    );
+    assert_eq!(
+        stats.cpu.usage.percpu.len(),
+        std::thread::available_parallelism().unwrap().get()
+    );
     assert!(stats.memory.usage.usage > 0);
     assert!(stats.pids.current >= 1);
     assert_eq!(stats.pids.limit, 50);
@@ -341,7 +397,10 @@ fn destroy_right_after_the_last_process_dies_leaves_nothing_behind() {
 fn the_v2_device_filter_is_loaded_and_enforced_by_the_kernel() {
     // Drive only the unified tree, as on a v2 host: a fake mountinfo that shows just it.
     let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    let unified: String = mountinfo.lines().filter(|l| l.contains(" - cgroup2 ")).collect();
+    let unified: String = mountinfo
+        .lines()
+        .filter(|l| l.contains(" - cgroup2 "))
+        .collect();
     let id = format!("bpf-{}", std::process::id());
     let m = CgroupManager::with_tables(
         &unified,
@@ -356,7 +415,8 @@ fn the_v2_device_filter_is_loaded_and_enforced_by_the_kernel() {
         device(false, LinuxDeviceType::A, -1, -1, "rwm"),
         device(true, LinuxDeviceType::C, 1, 5, "r"),
     ];
-    g.m.apply(&resources(|r| r.devices(allow_zero.clone()))).unwrap();
+    g.m.apply(&resources(|r| r.devices(allow_zero.clone())))
+        .unwrap();
     // Applying again (an update) replaces the program instead of stacking it.
     g.m.apply(&resources(|r| r.devices(allow_zero))).unwrap();
 
@@ -371,7 +431,11 @@ fn the_v2_device_filter_is_loaded_and_enforced_by_the_kernel() {
     let mut err = String::new();
     std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut out).unwrap();
     std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
-    assert_eq!(out.trim(), "3", "reading the allowed /dev/zero failed: {err}");
+    assert_eq!(
+        out.trim(),
+        "3",
+        "reading the allowed /dev/zero failed: {err}"
+    );
     assert_eq!(
         err.matches("Operation not permitted").count(),
         2,

@@ -118,7 +118,11 @@ pub(crate) fn device_program(rules: &[LinuxDeviceCgroup]) -> Result<Vec<Insn>, C
 }
 
 fn parse_access(rule: &LinuxDeviceCgroup) -> Result<i32, CgroupError> {
-    let text = rule.access().as_deref().filter(|a| !a.is_empty()).unwrap_or("rwm");
+    let text = rule
+        .access()
+        .as_deref()
+        .filter(|a| !a.is_empty())
+        .unwrap_or("rwm");
     let mut bits = 0;
     for c in text.chars() {
         bits |= match c {
@@ -213,14 +217,8 @@ fn bpf<T>(cmd: libc::c_long, attr: &mut T) -> std::io::Result<libc::c_long> {
     // SAFETY: `attr` is a live, initialised `repr(C)` prefix of `union bpf_attr` whose
     // size is passed along; the kernel reads (and for queries writes) only that much,
     // and pointers inside it point to buffers that outlive the call.
-    let ret = unsafe {
-        libc::syscall(
-            libc::SYS_bpf,
-            cmd,
-            attr as *mut T,
-            std::mem::size_of::<T>(),
-        )
-    };
+    let ret =
+        unsafe { libc::syscall(libc::SYS_bpf, cmd, attr as *mut T, std::mem::size_of::<T>()) };
     if ret < 0 {
         Err(std::io::Error::last_os_error())
     } else {

@@ -38,9 +38,7 @@ impl Dir<'_> {
     pub(crate) fn read_opt(&self, file: &str) -> Result<Option<String>, CgroupError> {
         match self.read(file) {
             Ok(s) => Ok(Some(s)),
-            Err(CgroupError::Io { source, .. }) if source.kind() == ErrorKind::NotFound => {
-                Ok(None)
-            }
+            Err(CgroupError::Io { source, .. }) if source.kind() == ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
         }
     }

@@ -167,7 +167,10 @@ pub struct HugetlbStats {
 fn nanos_per_tick() -> u64 {
     // SAFETY: sysconf only reads a configuration value.
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    u64::try_from(hz).ok().filter(|&hz| hz > 0).map_or(10_000_000, |hz| 1_000_000_000 / hz)
+    u64::try_from(hz)
+        .ok()
+        .filter(|&hz| hz > 0)
+        .map_or(10_000_000, |hz| 1_000_000_000 / hz)
 }
 
 /// v1 cpuacct: total and per-CPU usage (already in ns), user/system in ticks.
@@ -226,7 +229,11 @@ fn v1_memory_entry(dir: Dir<'_>, prefix: &str) -> Result<MemoryEntry, CgroupErro
 pub(crate) fn v1_memory(dir: Dir<'_>) -> Result<MemoryStats, CgroupError> {
     let raw = dir.read_keyed("memory.stat")?;
     Ok(MemoryStats {
-        cache: raw.get("total_cache").or(raw.get("cache")).copied().unwrap_or(0),
+        cache: raw
+            .get("total_cache")
+            .or(raw.get("cache"))
+            .copied()
+            .unwrap_or(0),
         usage: v1_memory_entry(dir, "memory.")?,
         swap: v1_memory_entry(dir, "memory.memsw.")?,
         kernel: v1_memory_entry(dir, "memory.kmem.")?,

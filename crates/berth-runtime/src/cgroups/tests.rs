@@ -3,6 +3,9 @@
 //! does not create interface files or refuse writes like cgroupfs, so each test writes
 //! the files the kernel would show and reads back what the manager wrote.
 
+// Tests may panic on unexpected results (the workspace warns on unwrap for library code).
+#![allow(clippy::unwrap_used)]
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -59,13 +62,11 @@ impl FakeHost {
     }
 
     fn get(&self, rel: &str) -> String {
-        std::fs::read_to_string(self.path(rel))
-            .unwrap_or_else(|e| panic!("{rel}: {e}"))
+        std::fs::read_to_string(self.path(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
     }
 
     fn manager(&self, cgroups_path: Option<&str>, own: &str) -> CgroupManager {
-        CgroupManager::with_tables(&self.mountinfo, own, cgroups_path.map(Path::new), "c1")
-            .unwrap()
+        CgroupManager::with_tables(&self.mountinfo, own, cgroups_path.map(Path::new), "c1").unwrap()
     }
 }
 
@@ -89,7 +90,14 @@ fn hybrid_host_gets_a_directory_in_every_hierarchy_and_destroy_removes_them() {
     let m = host.manager(None, "");
     assert_eq!(m.layout(), Layout::Hybrid);
     let expected: Vec<PathBuf> = [
-        "blkio", "cpu,cpuacct", "cpuset", "devices", "freezer", "memory", "pids", "systemd",
+        "blkio",
+        "cpu,cpuacct",
+        "cpuset",
+        "devices",
+        "freezer",
+        "memory",
+        "pids",
+        "systemd",
         "unified",
     ]
     .iter()
@@ -101,7 +109,10 @@ fn hybrid_host_gets_a_directory_in_every_hierarchy_and_destroy_removes_them() {
     assert!(m.exists());
     m.add_process(4242).unwrap();
     for dir in &expected {
-        assert_eq!(std::fs::read_to_string(dir.join("cgroup.procs")).unwrap(), "4242");
+        assert_eq!(
+            std::fs::read_to_string(dir.join("cgroup.procs")).unwrap(),
+            "4242"
+        );
     }
     // The unified tree delegates its own controllers only.
     assert_eq!(host.get("unified/berth/cgroup.subtree_control"), "+hugetlb");
@@ -191,7 +202,10 @@ fn resources() -> LinuxResources {
 fn v2_limits_are_converted_like_runc() {
     let host = FakeHost::new(&[], Some(""));
     host.put("cgroup.controllers", "cpuset cpu io memory hugetlb pids");
-    host.put("berth/cgroup.controllers", "cpuset cpu io memory hugetlb pids");
+    host.put(
+        "berth/cgroup.controllers",
+        "cpuset cpu io memory hugetlb pids",
+    );
     let m = host.manager(Some("/berth/v2"), "0::/\n");
     assert_eq!(m.layout(), Layout::V2);
     m.create().unwrap();
@@ -229,7 +243,10 @@ fn v2_conversions_match_runc() {
     assert_eq!(v2::blkio_weight_to_io(1000), 10000);
     assert_eq!(v2::swap_max(-1, Some(100)).unwrap().as_deref(), Some("max"));
     assert_eq!(v2::swap_max(0, Some(100)).unwrap(), None);
-    assert_eq!(v2::swap_max(300, Some(100)).unwrap().as_deref(), Some("200"));
+    assert_eq!(
+        v2::swap_max(300, Some(100)).unwrap().as_deref(),
+        Some("200")
+    );
     assert!(v2::swap_max(50, Some(100)).is_err());
     assert!(v2::swap_max(300, None).is_err());
 }
@@ -239,13 +256,22 @@ fn v1_limits_land_in_each_controllers_directory() {
     let host = FakeHost::new(V1_ALL, None);
     let m = host.manager(None, "");
     m.create().unwrap();
-    host.put("memory/berth/c1/memory.limit_in_bytes", "9223372036854771712");
-    host.put("memory/berth/c1/memory.memsw.limit_in_bytes", "9223372036854771712");
+    host.put(
+        "memory/berth/c1/memory.limit_in_bytes",
+        "9223372036854771712",
+    );
+    host.put(
+        "memory/berth/c1/memory.memsw.limit_in_bytes",
+        "9223372036854771712",
+    );
     host.put("blkio/berth/c1/blkio.bfq.weight", "100");
     let mut r = resources();
     r.set_hugepage_limits(None);
     m.apply(&r).unwrap();
-    assert_eq!(host.get("memory/berth/c1/memory.limit_in_bytes"), (100u64 << 20).to_string());
+    assert_eq!(
+        host.get("memory/berth/c1/memory.limit_in_bytes"),
+        (100u64 << 20).to_string()
+    );
     assert_eq!(
         host.get("memory/berth/c1/memory.memsw.limit_in_bytes"),
         (300u64 << 20).to_string()
@@ -295,7 +321,16 @@ fn a_limit_no_hierarchy_can_enforce_is_an_error() {
         .build()
         .unwrap();
     let err = m.apply(&r).unwrap_err();
-    assert!(matches!(err, CgroupError::MissingController { controller: "pids", .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            CgroupError::MissingController {
+                controller: "pids",
+                ..
+            }
+        ),
+        "{err}"
+    );
 }
 
 #[test]
@@ -310,7 +345,10 @@ fn write_errors_name_the_file_and_the_value() {
         .build()
         .unwrap();
     let err = m.apply(&r).unwrap_err().to_string();
-    assert!(err.contains("memory.limit_in_bytes") && err.contains("`1000`"), "{err}");
+    assert!(
+        err.contains("memory.limit_in_bytes") && err.contains("`1000`"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -362,13 +400,19 @@ fn v1_stats_are_read_and_serialised_in_runcs_shape() {
     put("cpuacct.usage", "5000000\n");
     put("cpuacct.usage_percpu", "3000000 2000000 \n");
     put("cpuacct.stat", "user 3\nsystem 1\n");
-    put("cpu.stat", "nr_periods 10\nnr_throttled 4\nthrottled_time 777\n");
+    put(
+        "cpu.stat",
+        "nr_periods 10\nnr_throttled 4\nthrottled_time 777\n",
+    );
     put("memory.usage_in_bytes", "4096\n");
     put("memory.max_usage_in_bytes", "8192\n");
     put("memory.limit_in_bytes", "104857600\n");
     put("memory.failcnt", "2\n");
     put("memory.stat", "cache 100\nrss 200\ntotal_cache 100\n");
-    put("memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 3\n");
+    put(
+        "memory.oom_control",
+        "oom_kill_disable 0\nunder_oom 0\noom_kill 3\n",
+    );
     put("pids.current", "2\n");
     put("pids.max", "max\n");
     put(
@@ -403,8 +447,15 @@ fn v1_stats_are_read_and_serialised_in_runcs_shape() {
 
 /// USER_HZ, read the way a user would check it.
 fn unsafe_free_clk_tck() -> u64 {
-    let out = std::process::Command::new("getconf").arg("CLK_TCK").output().unwrap();
-    String::from_utf8(out.stdout).unwrap().trim().parse().unwrap()
+    let out = std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
 }
 
 #[test]
@@ -421,7 +472,10 @@ fn v2_stats_come_from_v2_files() {
     put("memory.events", "low 0\nhigh 0\nmax 6\noom 1\noom_kill 1\n");
     put("pids.current", "3\n");
     put("pids.max", "10\n");
-    put("io.stat", "8:0 rbytes=100 wbytes=200 rios=1 wios=2 dbytes=0 dios=0\n");
+    put(
+        "io.stat",
+        "8:0 rbytes=100 wbytes=200 rios=1 wios=2 dbytes=0 dios=0\n",
+    );
     put("hugetlb.2MB.max", "max\n");
     put("hugetlb.2MB.current", "0\n");
     put("hugetlb.2MB.events", "max 0\n");
@@ -433,7 +487,12 @@ fn v2_stats_come_from_v2_files() {
     assert_eq!(stats.memory.usage.failcnt, 6);
     assert_eq!(stats.memory.cache, 20);
     assert_eq!(stats.pids.limit, 10);
-    let reads: Vec<_> = stats.blkio.io_serviced_recursive.iter().map(|e| (&*e.op, e.value)).collect();
+    let reads: Vec<_> = stats
+        .blkio
+        .io_serviced_recursive
+        .iter()
+        .map(|e| (&*e.op, e.value))
+        .collect();
     assert_eq!(reads, vec![("Read", 1), ("Write", 2)]);
     assert!(stats.hugetlb.contains_key("2MB"));
     assert_eq!(m.oom_kill_count().unwrap(), 1);

@@ -185,10 +185,22 @@ pub(crate) fn blkio(dir: Dir<'_>, io: &LinuxBlockIo) -> Result<(), CgroupError> 
         }
     }
     let throttles = [
-        ("blkio.throttle.read_bps_device", io.throttle_read_bps_device()),
-        ("blkio.throttle.write_bps_device", io.throttle_write_bps_device()),
-        ("blkio.throttle.read_iops_device", io.throttle_read_iops_device()),
-        ("blkio.throttle.write_iops_device", io.throttle_write_iops_device()),
+        (
+            "blkio.throttle.read_bps_device",
+            io.throttle_read_bps_device(),
+        ),
+        (
+            "blkio.throttle.write_bps_device",
+            io.throttle_write_bps_device(),
+        ),
+        (
+            "blkio.throttle.read_iops_device",
+            io.throttle_read_iops_device(),
+        ),
+        (
+            "blkio.throttle.write_iops_device",
+            io.throttle_write_iops_device(),
+        ),
     ];
     for (file, devices) in throttles {
         for d in devices.iter().flatten() {
@@ -255,8 +267,15 @@ pub(crate) fn devices(dir: Dir<'_>, rules: &[LinuxDeviceCgroup]) -> Result<(), C
 /// A rule in the kernel's `type major:minor access` syntax; missing numbers are
 /// wildcards, missing access means all of `rwm`.
 pub(crate) fn device_rule(rule: &LinuxDeviceCgroup) -> String {
-    let number = |n: Option<i64>| n.filter(|&n| n >= 0).map_or("*".to_owned(), |n| n.to_string());
-    let access = rule.access().as_deref().filter(|a| !a.is_empty()).unwrap_or("rwm");
+    let number = |n: Option<i64>| {
+        n.filter(|&n| n >= 0)
+            .map_or("*".to_owned(), |n| n.to_string())
+    };
+    let access = rule
+        .access()
+        .as_deref()
+        .filter(|a| !a.is_empty())
+        .unwrap_or("rwm");
     let kind = rule.typ().unwrap_or_default();
     if kind.as_str() == "a" {
         // The kernel takes "a" alone: all types, all numbers, all access.

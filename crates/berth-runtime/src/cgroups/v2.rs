@@ -166,7 +166,10 @@ pub(crate) fn io(dir: Dir<'_>, io: &LinuxBlockIo) -> Result<(), CgroupError> {
             } else {
                 d.rate().to_string()
             };
-            dir.write("io.max", &format!("{}:{} {key}={rate}", d.major(), d.minor()))?;
+            dir.write(
+                "io.max",
+                &format!("{}:{} {key}={rate}", d.major(), d.minor()),
+            )?;
         }
     }
     Ok(())

@@ -1,6 +1,9 @@
 //! The device filter is checked by running it: a small interpreter for the handful of
 //! instructions the generator emits decides requests the way the kernel would.
 
+// Tests may panic on unexpected results (the workspace warns on unwrap for library code).
+#![allow(clippy::unwrap_used)]
+
 use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceCgroupBuilder, LinuxDeviceType};
 
 use super::*;
@@ -33,8 +36,17 @@ fn run(program: &[Insn], kind: u32, access: u32, major: u32, minor: u32) -> u64 
     panic!("program does not terminate");
 }
 
-fn rule(allow: bool, typ: LinuxDeviceType, major: Option<i64>, minor: Option<i64>, access: &str) -> LinuxDeviceCgroup {
-    let mut b = LinuxDeviceCgroupBuilder::default().allow(allow).typ(typ).access(access);
+fn rule(
+    allow: bool,
+    typ: LinuxDeviceType,
+    major: Option<i64>,
+    minor: Option<i64>,
+    access: &str,
+) -> LinuxDeviceCgroup {
+    let mut b = LinuxDeviceCgroupBuilder::default()
+        .allow(allow)
+        .typ(typ)
+        .access(access);
     if let Some(m) = major {
         b = b.major(m);
     }
@@ -65,7 +77,11 @@ fn docker_like_allow_list_admits_listed_devices_only() {
     assert_eq!(run(&p, CHR, R | W, 136, 7), 1);
     assert_eq!(run(&p, CHR, M, 10, 200), 1, "mknod of any char device");
     assert_eq!(run(&p, CHR, R, 10, 200), 0, "read of an unlisted device");
-    assert_eq!(run(&p, BLK, R, 1, 3), 0, "block device with a listed number");
+    assert_eq!(
+        run(&p, BLK, R, 1, 3),
+        0,
+        "block device with a listed number"
+    );
     assert_eq!(run(&p, BLK, M, 8, 0), 0, "mknod of a block device");
 }
 
@@ -98,7 +114,11 @@ fn a_final_allow_all_stops_the_program_without_dead_code() {
     let p = device_program(&rules).unwrap();
     assert_eq!(run(&p, CHR, R, 1, 3), 1);
     assert_eq!(run(&p, BLK, R | W | M, 8, 1), 1);
-    assert_eq!(p.len(), 6 + 2, "prologue plus one block, nothing unreachable");
+    assert_eq!(
+        p.len(),
+        6 + 2,
+        "prologue plus one block, nothing unreachable"
+    );
 }
 
 #[test]
