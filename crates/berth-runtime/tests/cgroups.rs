@@ -442,3 +442,35 @@ fn the_v2_device_filter_is_loaded_and_enforced_by_the_kernel() {
         "/dev/null and writing /dev/zero should be denied: {err}"
     );
 }
+
+#[test]
+fn on_hybrid_hugetlb_limits_go_to_the_unified_tree_when_v1_lacks_the_controller() {
+    let unified_controllers =
+        std::fs::read_to_string("/sys/fs/cgroup/unified/cgroup.controllers").unwrap_or_default();
+    let g = Guard::new("hugetlb");
+    let limit = oci_spec::runtime::LinuxHugepageLimitBuilder::default()
+        .page_size("2MB")
+        .limit(8i64 << 20)
+        .build()
+        .unwrap();
+    let result = g.m.apply(&resources(|r| r.hugepage_limits(vec![limit])));
+    if Path::new("/sys/fs/cgroup/hugetlb").exists() {
+        result.unwrap();
+        assert_eq!(
+            g.read("/sys/fs/cgroup/hugetlb", "hugetlb.2MB.limit_in_bytes"),
+            (8u64 << 20).to_string()
+        );
+    } else if unified_controllers
+        .split_whitespace()
+        .any(|c| c == "hugetlb")
+    {
+        result.unwrap();
+        assert_eq!(
+            g.read("/sys/fs/cgroup/unified", "hugetlb.2MB.max"),
+            (8u64 << 20).to_string()
+        );
+    } else {
+        let err = result.unwrap_err().to_string();
+        assert!(err.contains("hugetlb"), "{err}");
+    }
+}

@@ -149,6 +149,49 @@ pub(crate) fn cgroup_dir(
     Ok(mount.mount_point.join(inside))
 }
 
+/// A cgroupsPath in systemd's `slice:prefix:name` form (what dockerd and kubelet send
+/// when configured for the systemd driver) as the cgroupfs path systemd would use:
+/// `system.slice:docker:abc` is `/system.slice/docker-abc.scope`, and a nested slice
+/// `a-b.slice` lives in `/a.slice/a-b.slice`. Other paths are returned unchanged.
+pub(crate) fn from_systemd_form(path: &Path) -> PathBuf {
+    let Some(text) = path.to_str() else {
+        return path.to_path_buf();
+    };
+    let parts: Vec<&str> = text.split(':').collect();
+    let [slice, prefix, name] = parts[..] else {
+        return path.to_path_buf();
+    };
+    if text.contains('/') || name.is_empty() {
+        return path.to_path_buf();
+    }
+    let slice = if slice.is_empty() {
+        "system.slice"
+    } else {
+        slice
+    };
+    let mut full = PathBuf::from("/");
+    if slice != "-.slice" {
+        let stem = slice.strip_suffix(".slice").unwrap_or(slice);
+        let mut prefix_so_far = String::new();
+        for piece in stem.split('-') {
+            if !prefix_so_far.is_empty() {
+                prefix_so_far.push('-');
+            }
+            prefix_so_far.push_str(piece);
+            full.push(format!("{prefix_so_far}.slice"));
+        }
+    }
+    let unit = if name.ends_with(".slice") {
+        name.to_owned()
+    } else if prefix.is_empty() {
+        format!("{name}.scope")
+    } else {
+        format!("{prefix}-{name}.scope")
+    };
+    full.push(unit);
+    full
+}
+
 /// `..` in a cgroupsPath would escape the hierarchy.
 fn check_no_dotdot(path: &Path) -> Result<(), CgroupError> {
     if path.components().any(|c| c == Component::ParentDir) {
@@ -224,6 +267,29 @@ mod tests {
         let v1 = "35 31 0:32 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n";
         assert_eq!(Hierarchies::from_mountinfo(v1).layout(), Some(Layout::V1));
         assert_eq!(Hierarchies::from_mountinfo("").layout(), None);
+    }
+
+    #[test]
+    fn systemd_style_paths_become_their_cgroupfs_paths() {
+        let cases = [
+            ("system.slice:docker:abc", "/system.slice/docker-abc.scope"),
+            (
+                "kubepods-besteffort.slice:cri:x",
+                "/kubepods.slice/kubepods-besteffort.slice/cri-x.scope",
+            ),
+            ("-.slice::c", "/c.scope"),
+            (":p:n", "/system.slice/p-n.scope"),
+        ];
+        for (given, expected) in cases {
+            assert_eq!(
+                from_systemd_form(Path::new(given)),
+                Path::new(expected),
+                "{given}"
+            );
+        }
+        for plain in ["/berth/x", "rel/a:b:c", "a:b"] {
+            assert_eq!(from_systemd_form(Path::new(plain)), Path::new(plain));
+        }
     }
 
     #[test]

@@ -178,7 +178,9 @@ pub struct CgroupManager {
 
 impl CgroupManager {
     /// A manager for `cgroups_path` (the spec's `linux.cgroupsPath`; `None` means
-    /// `/berth/<container_id>`), on this host's layout.
+    /// `/berth/<container_id>`), on this host's layout. An absolute path is taken from
+    /// each hierarchy's root, a relative one from the caller's own cgroup, and systemd's
+    /// `slice:prefix:name` form as the path systemd would give that unit.
     pub fn new(cgroups_path: Option<&Path>, container_id: &str) -> Result<Self, CgroupError> {
         let read = |path: &str| {
             std::fs::read_to_string(path).map_err(|source| CgroupError::Proc {
@@ -201,7 +203,7 @@ impl CgroupManager {
         container_id: &str,
     ) -> Result<Self, CgroupError> {
         let path = cgroups_path
-            .map(Path::to_path_buf)
+            .map(layout::from_systemd_form)
             .unwrap_or_else(|| Path::new("/berth").join(container_id));
         let hierarchies = Hierarchies::from_mountinfo(mountinfo);
         let layout = hierarchies.layout().ok_or(CgroupError::NoCgroups)?;
@@ -266,7 +268,10 @@ impl CgroupManager {
         if let Some(dir) = self.v1.get("cpuset") {
             v1::init_cpuset(dir)?;
         }
-        if let Some(unified) = &self.unified {
+        // On v2 every controller is delegated up front, as runc does, so that stats
+        // work for all. On hybrid the unified tree is the host's systemd tree: it is
+        // changed only when a limit needs one of its controllers (see `side`).
+        if let (Layout::V2, Some(unified)) = (self.layout, &self.unified) {
             v2::enable_controllers(&unified.mount_point, &unified.dir, &unified.controllers);
         }
         Ok(())
@@ -343,6 +348,15 @@ impl CgroupManager {
                 self.v1.get("net_prio").map(|d| Dir(d)),
                 network,
             )?;
+        }
+        if let Some(rdma) = resources.rdma() {
+            if !rdma.is_empty() {
+                let dir = match self.side("rdma", "rdma")? {
+                    Side::V1(dir) | Side::V2(dir) => dir,
+                };
+                // `rdma.max` has one syntax on v1 and v2.
+                v2::rdma(dir, rdma)?;
+            }
         }
         if let Some(devices) = resources.devices() {
             match (self.v1.get("devices"), &self.unified) {
@@ -481,12 +495,19 @@ impl CgroupManager {
         if let Some(dir) = self.v1.get(controller) {
             return Ok(Side::V1(Dir(dir)));
         }
-        self.v2_has(controller)
-            .map(Side::V2)
+        let unified = self
+            .unified
+            .as_ref()
+            .filter(|u| u.controllers.iter().any(|c| c == controller))
             .ok_or(CgroupError::MissingController {
                 resource,
                 controller,
-            })
+            })?;
+        if self.layout == Layout::Hybrid {
+            let wanted = [controller.to_owned()];
+            v2::enable_controllers(&unified.mount_point, &unified.dir, &wanted);
+        }
+        Ok(Side::V2(Dir(&unified.dir)))
     }
 
     /// The unified directory, if the unified tree offers `controller`.

@@ -114,8 +114,8 @@ fn hybrid_host_gets_a_directory_in_every_hierarchy_and_destroy_removes_them() {
             "4242"
         );
     }
-    // The unified tree delegates its own controllers only.
-    assert_eq!(host.get("unified/berth/cgroup.subtree_control"), "+hugetlb");
+    // The host's unified tree is left alone until a limit needs its controllers.
+    assert!(!host.path("unified/cgroup.subtree_control").exists());
 
     // A sub-cgroup made inside the container goes too.
     std::fs::create_dir(expected[0].join("inner")).unwrap();
@@ -307,8 +307,11 @@ fn hybrid_drives_hugetlb_through_the_unified_tree_when_v1_lacks_it() {
             .unwrap()])
         .build()
         .unwrap();
+    host.put("unified/berth/cgroup.controllers", "hugetlb");
     m.apply(&r).unwrap();
     assert_eq!(host.get("unified/berth/c1/hugetlb.1GB.max"), "max");
+    assert_eq!(host.get("unified/cgroup.subtree_control"), "+hugetlb");
+    assert_eq!(host.get("unified/berth/cgroup.subtree_control"), "+hugetlb");
 }
 
 #[test]

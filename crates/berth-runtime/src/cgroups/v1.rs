@@ -148,8 +148,8 @@ pub(crate) fn cpuset(dir: Dir<'_>, cpu: &LinuxCpu) -> Result<(), CgroupError> {
 /// Whether a blockIO section asks for nothing (runtimes often send `{}`).
 pub(crate) fn blkio_is_empty(io: &LinuxBlockIo) -> bool {
     let none = |v: &Option<Vec<LinuxThrottleDevice>>| v.as_ref().is_none_or(Vec::is_empty);
-    io.weight().is_none()
-        && io.leaf_weight().is_none()
+    io.weight().unwrap_or(0) == 0
+        && io.leaf_weight().unwrap_or(0) == 0
         && io.weight_device().as_ref().is_none_or(Vec::is_empty)
         && none(io.throttle_read_bps_device())
         && none(io.throttle_write_bps_device())
@@ -165,19 +165,20 @@ pub(crate) fn blkio(dir: Dir<'_>, io: &LinuxBlockIo) -> Result<(), CgroupError> 
     } else {
         "blkio.bfq."
     };
-    if let Some(weight) = io.weight() {
+    // A zero weight means "unset" in runtime specs, as in runc.
+    if let Some(weight) = io.weight().filter(|&w| w != 0) {
         dir.write(&format!("{prefix}weight"), &weight.to_string())?;
     }
-    if let Some(weight) = io.leaf_weight() {
+    if let Some(weight) = io.leaf_weight().filter(|&w| w != 0) {
         dir.write("blkio.leaf_weight", &weight.to_string())?;
     }
     for device in io.weight_device().iter().flatten() {
         let (major, minor) = (device.major(), device.minor());
-        if let Some(weight) = device.weight() {
+        if let Some(weight) = device.weight().filter(|&w| w != 0) {
             let file = format!("{prefix}weight_device");
             dir.write(&file, &format!("{major}:{minor} {weight}"))?;
         }
-        if let Some(weight) = device.leaf_weight() {
+        if let Some(weight) = device.leaf_weight().filter(|&w| w != 0) {
             dir.write(
                 "blkio.leaf_weight_device",
                 &format!("{major}:{minor} {weight}"),

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::path::{Component, Path};
 use std::time::Duration;
 
-use oci_spec::runtime::{LinuxBlockIo, LinuxCpu, LinuxHugepageLimit, LinuxMemory};
+use oci_spec::runtime::{LinuxBlockIo, LinuxCpu, LinuxHugepageLimit, LinuxMemory, LinuxRdma};
 
 use super::fs::{wait_until, Dir};
 use super::CgroupError;
@@ -140,7 +140,8 @@ pub(crate) fn blkio_weight_to_io(weight: u16) -> u64 {
 
 /// I/O weight and throttling. BFQ's `io.bfq.weight` takes v1's range unchanged.
 pub(crate) fn io(dir: Dir<'_>, io: &LinuxBlockIo) -> Result<(), CgroupError> {
-    if let Some(weight) = io.weight() {
+    // A zero weight means "unset" in runtime specs, as in runc.
+    if let Some(weight) = io.weight().filter(|&w| w != 0) {
         if dir.has("io.bfq.weight") {
             dir.write("io.bfq.weight", &weight.to_string())?;
         } else {
@@ -148,7 +149,7 @@ pub(crate) fn io(dir: Dir<'_>, io: &LinuxBlockIo) -> Result<(), CgroupError> {
         }
     }
     for device in io.weight_device().iter().flatten() {
-        if let Some(weight) = device.weight() {
+        if let Some(weight) = device.weight().filter(|&w| w != 0) {
             let line = format!("{}:{} {weight}", device.major(), device.minor());
             dir.write("io.bfq.weight", &line)?;
         }
@@ -184,6 +185,26 @@ pub(crate) fn hugetlb(dir: Dir<'_>, limits: &[LinuxHugepageLimit]) -> Result<(),
         let reserved = format!("hugetlb.{size}.rsvd.max");
         if dir.has(&reserved) {
             dir.write(&reserved, &value)?;
+        }
+    }
+    Ok(())
+}
+
+/// RDMA limits, one `rdma.max` line per device (the same syntax on v1 and v2).
+pub(crate) fn rdma(dir: Dir<'_>, rdma: &HashMap<String, LinuxRdma>) -> Result<(), CgroupError> {
+    let mut devices: Vec<&String> = rdma.keys().collect();
+    devices.sort();
+    for device in devices {
+        let limit = &rdma[device];
+        let mut line = device.clone();
+        if let Some(handles) = limit.hca_handles() {
+            line.push_str(&format!(" hca_handle={handles}"));
+        }
+        if let Some(objects) = limit.hca_objects() {
+            line.push_str(&format!(" hca_object={objects}"));
+        }
+        if line != *device {
+            dir.write("rdma.max", &line)?;
         }
     }
     Ok(())
