@@ -19,8 +19,10 @@
 //! `update`, `delete`) act on the same ones even if the host's mounts change.
 
 mod bpf;
+mod error;
 mod fs;
 mod layout;
+mod resources;
 mod stats;
 mod v1;
 mod v2;
@@ -28,9 +30,9 @@ mod v2;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use oci_spec::runtime::LinuxResources;
 use serde::{Deserialize, Serialize};
 
+pub use error::CgroupError;
 pub use stats::{
     BlkioEntry, BlkioStats, CpuStats, CpuUsage, HugetlbStats, MemoryEntry, MemoryStats, PidsStats,
     Stats, Throttling,
@@ -38,103 +40,6 @@ pub use stats::{
 
 use fs::Dir;
 use layout::Hierarchies;
-
-/// Errors of cgroup management.
-#[derive(Debug, thiserror::Error)]
-pub enum CgroupError {
-    /// A cgroup file or directory could not be read or created.
-    #[error("cgroup file `{path}`")]
-    Io {
-        /// The file or directory.
-        path: PathBuf,
-        /// The cause.
-        #[source]
-        source: std::io::Error,
-    },
-    /// A value could not be written to a cgroup file.
-    #[error("writing `{path}` = `{value}` failed")]
-    Write {
-        /// The file.
-        path: PathBuf,
-        /// The value written.
-        value: String,
-        /// The cause.
-        #[source]
-        source: std::io::Error,
-    },
-    /// A cgroup directory could not be removed.
-    #[error("removing cgroup `{path}` failed (does it still hold processes?)")]
-    Remove {
-        /// The directory.
-        path: PathBuf,
-        /// The cause.
-        #[source]
-        source: std::io::Error,
-    },
-    /// A cgroup file held something other than what the kernel documents.
-    #[error("unexpected content `{content}` in `{path}`")]
-    Parse {
-        /// The file.
-        path: PathBuf,
-        /// What it held.
-        content: String,
-    },
-    /// `/proc/self/mountinfo` or `/proc/self/cgroup` could not be read.
-    #[error("reading `{path}` to find the cgroup hierarchies failed")]
-    Proc {
-        /// The file.
-        path: PathBuf,
-        /// The cause.
-        #[source]
-        source: std::io::Error,
-    },
-    /// No cgroup hierarchy is mounted.
-    #[error("no cgroup hierarchy is mounted (see /proc/self/mountinfo)")]
-    NoCgroups,
-    /// The cgroupsPath tries to leave its hierarchy.
-    #[error("cgroupsPath `{path}` must not contain `..`")]
-    InvalidPath {
-        /// The offending path.
-        path: PathBuf,
-    },
-    /// The spec asks for a limit that no mounted hierarchy can enforce.
-    #[error("`{resource}` is requested but controller `{controller}` is not available")]
-    MissingController {
-        /// The resource field of the spec (e.g. `hugepageLimits`).
-        resource: &'static str,
-        /// The controller it needs.
-        controller: &'static str,
-    },
-    /// A resource value is out of range or inconsistent.
-    #[error("invalid resource `{resource}`: {reason}")]
-    InvalidResource {
-        /// The resource field of the spec.
-        resource: &'static str,
-        /// Why it is rejected.
-        reason: String,
-    },
-    /// The cgroup did not reach the frozen state in time.
-    #[error("cgroup `{path}` did not become frozen in time (state `{state}`)")]
-    FreezeTimeout {
-        /// The freezer directory.
-        path: PathBuf,
-        /// The last state read.
-        state: String,
-    },
-    /// A bpf(2) operation for the v2 device filter failed.
-    #[error("bpf `{operation}` for the device filter of `{path}` failed{log}")]
-    Bpf {
-        /// The bpf command.
-        operation: &'static str,
-        /// The cgroup directory.
-        path: PathBuf,
-        /// The verifier log, if any (prefixed with a newline).
-        log: String,
-        /// The cause.
-        #[source]
-        source: std::io::Error,
-    },
-}
 
 /// The cgroup layout of this host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -159,7 +64,7 @@ struct Unified {
 }
 
 /// Which hierarchy drives a controller, with the container's directory in it.
-enum Side<'a> {
+pub(crate) enum Side<'a> {
     V1(Dir<'a>),
     V2(Dir<'a>),
 }
@@ -277,111 +182,6 @@ impl CgroupManager {
         Ok(())
     }
 
-    /// Writes the limits of `resources` (also used by `update`).
-    pub fn apply(&self, resources: &LinuxResources) -> Result<(), CgroupError> {
-        if let Some(memory) = resources.memory() {
-            match self.side("memory", "memory")? {
-                Side::V1(dir) => v1::memory(dir, memory)?,
-                Side::V2(dir) => v2::memory(dir, memory)?,
-            }
-        }
-        if let Some(cpu) = resources.cpu() {
-            let wants_cpu = cpu.shares().is_some()
-                || cpu.quota().is_some()
-                || cpu.period().is_some()
-                || cpu.burst().is_some()
-                || cpu.idle().is_some()
-                || cpu.realtime_runtime().is_some()
-                || cpu.realtime_period().is_some();
-            if wants_cpu {
-                match self.side("cpu", "cpu")? {
-                    Side::V1(dir) => v1::cpu(dir, cpu)?,
-                    Side::V2(dir) => v2::cpu(dir, cpu)?,
-                }
-            }
-            if cpu.cpus().is_some() || cpu.mems().is_some() {
-                let dir = match self.side("cpu.cpus", "cpuset")? {
-                    Side::V1(dir) | Side::V2(dir) => dir,
-                };
-                // v1 and v2 cpuset files share their names.
-                v1::cpuset(dir, cpu)?;
-            }
-        }
-        if let Some(pids) = resources.pids() {
-            let dir = match self.side("pids", "pids")? {
-                Side::V1(dir) | Side::V2(dir) => dir,
-            };
-            // `pids.max` is the same file on v1 and v2; runc writes "max" for <= 0.
-            let limit = pids.limit();
-            let value = if limit > 0 {
-                limit.to_string()
-            } else {
-                "max".to_owned()
-            };
-            dir.write("pids.max", &value)?;
-        }
-        if let Some(block_io) = resources.block_io() {
-            let (v1_side, v2_side) = (self.v1.get("blkio"), self.v2_has("io"));
-            match (v1_side, v2_side) {
-                (Some(dir), _) => v1::blkio(Dir(dir), block_io)?,
-                (None, Some(dir)) => v2::io(dir, block_io)?,
-                (None, None) if v1::blkio_is_empty(block_io) => {}
-                (None, None) => {
-                    return Err(CgroupError::MissingController {
-                        resource: "blockIO",
-                        controller: "blkio",
-                    })
-                }
-            }
-        }
-        if let Some(limits) = resources.hugepage_limits() {
-            if !limits.is_empty() {
-                match self.side("hugepageLimits", "hugetlb")? {
-                    Side::V1(dir) => v1::hugetlb(dir, limits)?,
-                    Side::V2(dir) => v2::hugetlb(dir, limits)?,
-                }
-            }
-        }
-        if let Some(network) = resources.network() {
-            v1::network(
-                self.v1.get("net_cls").map(|d| Dir(d)),
-                self.v1.get("net_prio").map(|d| Dir(d)),
-                network,
-            )?;
-        }
-        if let Some(rdma) = resources.rdma() {
-            if !rdma.is_empty() {
-                let dir = match self.side("rdma", "rdma")? {
-                    Side::V1(dir) | Side::V2(dir) => dir,
-                };
-                // `rdma.max` has one syntax on v1 and v2.
-                v2::rdma(dir, rdma)?;
-            }
-        }
-        if let Some(devices) = resources.devices() {
-            match (self.v1.get("devices"), &self.unified) {
-                (Some(dir), _) => v1::devices(Dir(dir), devices)?,
-                (None, Some(unified)) => bpf::apply_device_filter(&unified.dir, devices)?,
-                (None, None) => {
-                    return Err(CgroupError::MissingController {
-                        resource: "devices",
-                        controller: "devices",
-                    })
-                }
-            }
-        }
-        if let Some(files) = resources.unified() {
-            let Some(unified) = &self.unified else {
-                return Err(CgroupError::MissingController {
-                    resource: "unified",
-                    controller: "cgroup2",
-                });
-            };
-            v2::unified_files(Dir(&unified.dir), files)?;
-        }
-        Ok(())
-    }
-
     /// Moves process `pid` into the cgroup, in every hierarchy.
     pub fn add_process(&self, pid: i32) -> Result<(), CgroupError> {
         for dir in self.directories() {
@@ -487,7 +287,7 @@ impl CgroupManager {
 
     /// The hierarchy that drives `controller`: v1 when bound there, else the unified
     /// tree when it offers the controller.
-    fn side(
+    pub(crate) fn side(
         &self,
         resource: &'static str,
         controller: &'static str,
@@ -511,7 +311,7 @@ impl CgroupManager {
     }
 
     /// The unified directory, if the unified tree offers `controller`.
-    fn v2_has(&self, controller: &str) -> Option<Dir<'_>> {
+    pub(crate) fn v2_has(&self, controller: &str) -> Option<Dir<'_>> {
         self.unified
             .as_ref()
             .filter(|u| u.controllers.iter().any(|c| c == controller))
