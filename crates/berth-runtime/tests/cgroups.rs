@@ -411,13 +411,14 @@ fn the_v2_device_filter_is_loaded_and_enforced_by_the_kernel() {
     .unwrap();
     assert_eq!(m.layout(), Layout::V2);
     let mut g = Guard::from(m);
+    let deny_all = vec![device(false, LinuxDeviceType::A, -1, -1, "rwm")];
+    g.m.apply(&resources(|r| r.devices(deny_all))).unwrap();
+    // An update must replace the first program: were both attached, the kernel would
+    // need both to agree, and the deny-all one would still refuse /dev/zero.
     let allow_zero = vec![
         device(false, LinuxDeviceType::A, -1, -1, "rwm"),
         device(true, LinuxDeviceType::C, 1, 5, "r"),
     ];
-    g.m.apply(&resources(|r| r.devices(allow_zero.clone())))
-        .unwrap();
-    // Applying again (an update) replaces the program instead of stacking it.
     g.m.apply(&resources(|r| r.devices(allow_zero))).unwrap();
 
     let child = g.spawn_inside(

@@ -5,8 +5,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use oci_spec::runtime::{
-    LinuxBlockIo, LinuxCpu, LinuxDeviceCgroup, LinuxHugepageLimit, LinuxMemory, LinuxNetwork,
-    LinuxThrottleDevice,
+    LinuxBlockIo, LinuxCpu, LinuxDeviceCgroup, LinuxDeviceType, LinuxHugepageLimit, LinuxMemory,
+    LinuxNetwork, LinuxThrottleDevice,
 };
 
 use super::fs::{wait_until, Dir};
@@ -255,19 +255,31 @@ pub(crate) fn network(
 pub(crate) fn devices(dir: Dir<'_>, rules: &[LinuxDeviceCgroup]) -> Result<(), CgroupError> {
     dir.write("devices.deny", "a")?;
     for rule in rules {
+        let Some(line) = device_rule(rule) else {
+            continue;
+        };
         let file = if rule.allow() {
             "devices.allow"
         } else {
             "devices.deny"
         };
-        dir.write(file, &device_rule(rule))?;
+        dir.write(file, &line)?;
     }
     Ok(())
 }
 
 /// A rule in the kernel's `type major:minor access` syntax; missing numbers are
-/// wildcards, missing access means all of `rwm`.
-pub(crate) fn device_rule(rule: &LinuxDeviceCgroup) -> String {
+/// wildcards, missing access means all of `rwm`. `None` for FIFOs, which the device
+/// controller never checks (and whose type letter it refuses).
+pub(crate) fn device_rule(rule: &LinuxDeviceCgroup) -> Option<String> {
+    let kind = match rule.typ().unwrap_or_default() {
+        // The kernel takes "a" alone: all types, all numbers, all access.
+        LinuxDeviceType::A => return Some("a".to_owned()),
+        LinuxDeviceType::B => "b",
+        // Unbuffered character devices are character devices to the kernel.
+        LinuxDeviceType::C | LinuxDeviceType::U => "c",
+        LinuxDeviceType::P => return None,
+    };
     let number = |n: Option<i64>| {
         n.filter(|&n| n >= 0)
             .map_or("*".to_owned(), |n| n.to_string())
@@ -277,18 +289,11 @@ pub(crate) fn device_rule(rule: &LinuxDeviceCgroup) -> String {
         .as_deref()
         .filter(|a| !a.is_empty())
         .unwrap_or("rwm");
-    let kind = rule.typ().unwrap_or_default();
-    if kind.as_str() == "a" {
-        // The kernel takes "a" alone: all types, all numbers, all access.
-        return "a".to_owned();
-    }
-    format!(
-        "{} {}:{} {}",
-        kind.as_str(),
+    Some(format!(
+        "{kind} {}:{} {access}",
         number(rule.major()),
-        number(rule.minor()),
-        access
-    )
+        number(rule.minor())
+    ))
 }
 
 /// Freezes or thaws through `freezer.state`, waiting until the state settles; a freeze
@@ -315,4 +320,45 @@ pub(crate) fn set_frozen(dir: Dir<'_>, frozen: bool) -> Result<(), CgroupError> 
         path: dir.0.to_path_buf(),
         state,
     })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use oci_spec::runtime::LinuxDeviceCgroupBuilder;
+
+    use super::*;
+
+    fn rule(typ: LinuxDeviceType, major: Option<i64>, access: Option<&str>) -> LinuxDeviceCgroup {
+        let mut b = LinuxDeviceCgroupBuilder::default().allow(true).typ(typ);
+        if let Some(major) = major {
+            b = b.major(major);
+        }
+        if let Some(access) = access {
+            b = b.access(access);
+        }
+        b.build().unwrap()
+    }
+
+    #[test]
+    fn device_rules_use_the_kernels_syntax() {
+        let line = |r| device_rule(&r);
+        assert_eq!(
+            line(rule(LinuxDeviceType::A, Some(1), Some("r"))).as_deref(),
+            Some("a")
+        );
+        assert_eq!(
+            line(rule(LinuxDeviceType::C, Some(1), Some("rw"))).as_deref(),
+            Some("c 1:* rw")
+        );
+        assert_eq!(
+            line(rule(LinuxDeviceType::U, None, None)).as_deref(),
+            Some("c *:* rwm")
+        );
+        assert_eq!(
+            line(rule(LinuxDeviceType::B, Some(8), Some(""))).as_deref(),
+            Some("b 8:* rwm")
+        );
+        assert_eq!(line(rule(LinuxDeviceType::P, None, None)), None);
+    }
 }
