@@ -7,7 +7,7 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum CgroupError {
     /// A cgroup file or directory could not be read or created.
-    #[error("cgroup file `{path}`")]
+    #[error("accessing cgroup file `{path}` failed")]
     Io {
         /// The file or directory.
         path: PathBuf,

@@ -154,17 +154,27 @@ pub(crate) fn remove_cgroup_tree(path: &Path) -> Result<(), CgroupError> {
 /// Every pid in `cgroup.procs` of `path` and of the cgroups below it.
 pub(crate) fn pids_recursive(path: &Path, out: &mut Vec<i32>) -> Result<(), CgroupError> {
     let dir = Dir(path);
-    for line in dir.read("cgroup.procs")?.lines() {
+    // A sub-cgroup may be removed while we walk; it then holds no process.
+    let Some(procs) = dir.read_opt("cgroup.procs")? else {
+        return Ok(());
+    };
+    for line in procs.lines() {
         let pid = line.trim().parse().map_err(|_| CgroupError::Parse {
             path: dir.file("cgroup.procs"),
             content: line.to_owned(),
         })?;
         out.push(pid);
     }
-    let entries = std::fs::read_dir(path).map_err(|source| CgroupError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let entries = match std::fs::read_dir(path) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
+        Err(source) => {
+            return Err(CgroupError::Io {
+                path: path.to_path_buf(),
+                source,
+            })
+        }
+    };
     for entry in entries.flatten() {
         if entry.file_type().is_ok_and(|t| t.is_dir()) {
             pids_recursive(&entry.path(), out)?;
