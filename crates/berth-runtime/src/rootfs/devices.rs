@@ -141,11 +141,11 @@ fn bind_device(root: &Root, d: &Device) -> Result<(), RootfsError> {
     })
 }
 
-/// The links of /dev: the process's descriptors, `core` when /proc is mounted, and
+/// The links of /dev: the process's descriptors, `core` when there is a /proc/kcore, and
 /// `ptmx` pointing into the container's own devpts when one is mounted at /dev/pts.
 pub(crate) fn create_links(
     root: &Root,
-    has_proc: bool,
+    has_kcore: bool,
     has_devpts: bool,
 ) -> Result<(), RootfsError> {
     let mut links = vec![
@@ -154,7 +154,7 @@ pub(crate) fn create_links(
         ("/dev/stdout", "/proc/self/fd/1"),
         ("/dev/stderr", "/proc/self/fd/2"),
     ];
-    if has_proc {
+    if has_kcore {
         links.push(("/dev/core", "/proc/kcore"));
     }
     for (link, target) in links {

@@ -177,11 +177,9 @@ pub fn prepare(
                     && m.typ().as_deref() == Some(fstype)
             })
         };
-        devices::create_links(
-            &root,
-            mounted("/proc", "proc"),
-            mounted("/dev/pts", "devpts"),
-        )?;
+        // The container's proc is of this kernel: it has a kcore if the host's has one.
+        let kcore = mounted("/proc", "proc") && Path::new("/proc/kcore").exists();
+        devices::create_links(&root, kcore, mounted("/dev/pts", "devpts"))?;
     }
     Ok(())
 }
