@@ -252,3 +252,91 @@ fn sys(what: &'static str, path: &Path, source: Errno) -> RootfsError {
         source,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::symlink;
+
+    use super::*;
+
+    /// A rootfs whose `etc/evil` points at a directory outside it.
+    fn hostile() -> (tempfile::TempDir, tempfile::TempDir, Root) {
+        let root = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::create_dir(root.path().join("etc")).unwrap();
+        symlink(outside.path(), root.path().join("etc/evil")).unwrap();
+        symlink(
+            outside.path().join("file"),
+            root.path().join("etc/evil-file"),
+        )
+        .unwrap();
+        let opened = Root::open(root.path()).unwrap();
+        (root, outside, opened)
+    }
+
+    fn inside(root: &Root, outside: &Path) -> PathBuf {
+        let outside = std::fs::canonicalize(outside).unwrap();
+        root.path().join(outside.strip_prefix("/").unwrap())
+    }
+
+    #[test]
+    fn targets_are_created_inside_the_root() {
+        let (_root, outside, root) = hostile();
+        root.create(Path::new("/etc/evil/sub"), Kind::Dir).unwrap();
+        root.create(Path::new("/etc/evil-file"), Kind::File)
+            .unwrap();
+        assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0);
+        let confined = inside(&root, outside.path());
+        assert!(confined.join("sub").is_dir());
+        assert!(confined.join("file").is_file());
+        let mode = std::fs::metadata(&confined).unwrap().permissions();
+        assert_eq!(
+            std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777,
+            0o755
+        );
+    }
+
+    #[test]
+    fn both_ways_of_opening_stay_inside_the_root() {
+        let (_root, outside, root) = hostile();
+        root.create(Path::new("/etc/evil/sub"), Kind::Dir).unwrap();
+        let expected = inside(&root, outside.path()).join("sub");
+        for fd in [
+            root.open_target(Path::new("/etc/evil/sub")).unwrap(),
+            root.open_by_walking(Path::new("/etc/evil/sub")).unwrap(),
+            root.open_target(Path::new("/../../etc/./evil/sub"))
+                .unwrap(),
+        ] {
+            assert_eq!(std::fs::read_link(fd_path(&fd)).unwrap(), expected);
+        }
+    }
+
+    #[test]
+    fn a_missing_target_is_an_error_not_a_host_path() {
+        let (_root, _outside, root) = hostile();
+        let err = root.open_target(Path::new("/etc/evil/none")).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                RootfsError::Sys {
+                    source: Errno::ENOENT,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn symlinks_are_created_in_the_resolved_parent() {
+        let (_root, outside, root) = hostile();
+        root.symlink(Path::new("/etc/evil/link"), Path::new("/proc/self/fd"))
+            .unwrap();
+        assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0);
+        let link = inside(&root, outside.path()).join("link");
+        assert_eq!(
+            std::fs::read_link(link).unwrap(),
+            Path::new("/proc/self/fd")
+        );
+    }
+}
