@@ -6,6 +6,7 @@
 //! rootfs, checks what a container would see, and reports any failure through a pipe.
 //! The mounts vanish with the namespace; the temporary directories are removed by the
 //! parent.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use std::fs;
 use std::io::{Read, Write};

@@ -179,6 +179,7 @@ pub(crate) fn create_links(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod tests {
     use oci_spec::runtime::LinuxDeviceBuilder;
 

@@ -113,6 +113,7 @@ pub(crate) fn read_cgroups() -> Result<Vec<CgroupLine>, RootfsError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod tests {
     use super::*;
 

@@ -148,6 +148,7 @@ pub(crate) fn propagation(value: &str) -> Option<MsFlags> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod tests {
     use super::*;
 

@@ -84,6 +84,7 @@ fn components(path: &Path) -> impl Iterator<Item = OsString> + '_ {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod tests {
     use std::os::unix::fs::symlink;
 

@@ -254,6 +254,7 @@ fn sys(what: &'static str, path: &Path, source: Errno) -> RootfsError {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod tests {
     use std::os::unix::fs::symlink;
 
