@@ -30,13 +30,20 @@ macro_rules! ensure {
 
 /// Runs `body` as pid 1 of new mount and pid namespaces and returns what it reported.
 fn in_namespaces(body: impl FnOnce() -> Result<(), String>) -> Result<(), String> {
+    in_namespaces_as(false, body)
+}
+
+/// Like [`in_namespaces`], with `user`: in a new user namespace too (mapping only root,
+/// with an IPC namespace of its own so that mqueue can be mounted), as a rootless or
+/// user-namespaced container's init is.
+fn in_namespaces_as(user: bool, body: impl FnOnce() -> Result<(), String>) -> Result<(), String> {
     let (read_end, write_end) = nix::unistd::pipe().unwrap();
     // SAFETY: the child only unshares, forks, runs the test body and leaves with _exit.
     match unsafe { fork() }.unwrap() {
         ForkResult::Child => {
             drop(read_end);
             let mut report = fs::File::from(write_end);
-            let code = match child(body, &mut report) {
+            let code = match child(user, body, &mut report) {
                 Ok(()) => 0,
                 Err(message) => {
                     let _ = report.write_all(message.as_bytes());
@@ -63,9 +70,26 @@ fn in_namespaces(body: impl FnOnce() -> Result<(), String>) -> Result<(), String
 }
 
 /// The forked child: new namespaces, then the body in a grandchild that is their pid 1.
-fn child(body: impl FnOnce() -> Result<(), String>, report: &mut fs::File) -> Result<(), String> {
-    unshare(CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWPID)
-        .map_err(|e| format!("unshare: {e}"))?;
+fn child(
+    user: bool,
+    body: impl FnOnce() -> Result<(), String>,
+    report: &mut fs::File,
+) -> Result<(), String> {
+    let mut flags = CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWPID;
+    if user {
+        flags |= CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWIPC;
+    }
+    unshare(flags).map_err(|e| format!("unshare: {e}"))?;
+    if user {
+        // A process may map its own ids into the namespace it created.
+        for (file, text) in [
+            ("/proc/self/setgroups", "deny"),
+            ("/proc/self/gid_map", "0 0 1"),
+            ("/proc/self/uid_map", "0 0 1"),
+        ] {
+            fs::write(file, text).map_err(|e| format!("write {file}: {e}"))?;
+        }
+    }
     // SAFETY: the grandchild runs the body and leaves with _exit.
     match unsafe { fork() }.map_err(|e| format!("fork: {e}"))? {
         ForkResult::Child => {
@@ -740,5 +764,50 @@ fn id_mapped_mounts_are_refused() {
             other => Err(format!("expected Unsupported, got {other:?}")),
         },
     )
+    .unwrap();
+}
+
+#[test]
+fn user_namespace_binds_devices_and_sys() {
+    let bundle = Bundle::new();
+    // Only root is mapped: devpts's gid=5 would not exist (runc's rootless spec drops it).
+    let mut mounts = default_mounts();
+    mounts[2]["options"] = json!([
+        "nosuid",
+        "noexec",
+        "newinstance",
+        "ptmxmode=0666",
+        "mode=0620"
+    ]);
+    let spec = spec(json!({
+        "root": {"path": "rootfs", "readonly": true},
+        "mounts": mounts,
+        "linux": {"maskedPaths": ["/proc/keys"], "readonlyPaths": ["/proc/sys"]}
+    }));
+    in_namespaces_as(true, || {
+        rootfs::prepare(&spec, &bundle.rootfs, bundle.path(), true).map_err(|e| chain(&e))?;
+        rootfs::pivot(&bundle.rootfs, false).map_err(|e| chain(&e))?;
+        rootfs::finish(&spec).map_err(|e| chain(&e))?;
+        // mknod is refused in a user namespace: the host's nodes are bound instead.
+        for (path, major, minor) in [("/dev/null", 1, 3), ("/dev/urandom", 1, 9)] {
+            let meta = fs::metadata(path).map_err(|e| format!("{path}: {e}"))?;
+            ensure!(
+                meta.file_type().is_char_device(),
+                "{path} is not a char device"
+            );
+            let numbers = (libc::major(meta.rdev()), libc::minor(meta.rdev()));
+            ensure!(numbers == (major, minor), "{path} is {numbers:?}");
+            expect_mount(path, "devtmpfs", &[])?;
+        }
+        fs::write("/dev/null", b"discarded").map_err(|e| format!("write /dev/null: {e}"))?;
+        // Without its own network namespace the kernel refuses a new sysfs: /sys is the
+        // host's, bound read-only.
+        expect_mount("/sys", "sysfs", &["ro", "nosuid", "nodev", "noexec"])?;
+        expect_erofs("/sys/fs/cgroup/new-file")?;
+        expect_erofs("/new-file")?;
+        let keys = fs::read("/proc/keys").map_err(|e| format!("/proc/keys: {e}"))?;
+        ensure!(keys.is_empty(), "/proc/keys not masked");
+        expect_erofs("/proc/sys/kernel/hostname")
+    })
     .unwrap();
 }
