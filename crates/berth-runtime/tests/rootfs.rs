@@ -14,6 +14,7 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use berth_runtime::rootfs::{self, RootfsError};
+use nix::mount::{mount, MsFlags};
 use nix::sched::{unshare, CloneFlags};
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{fork, ForkResult};
@@ -810,4 +811,83 @@ fn user_namespace_binds_devices_and_sys() {
         expect_erofs("/proc/sys/kernel/hostname")
     })
     .unwrap();
+}
+
+/// The body's process plays the host: a shared mount holds the rootfs, as on hosts where
+/// systemd makes `/` shared. A container init in a further mount namespace prepares its
+/// rootfs; while it is alive, none of its mounts may appear on the "host".
+fn check_no_propagation(propagation: Option<&str>) {
+    let bundle = Bundle::new();
+    let host = bundle.path().join("host");
+    fs::create_dir(&host).unwrap();
+    let rootfs = host.join("rootfs");
+    let mut linux = json!({});
+    if let Some(p) = propagation {
+        linux["rootfsPropagation"] = json!(p);
+    }
+    let spec = spec(json!({
+        "root": {"path": "rootfs"},
+        "mounts": default_mounts(),
+        "linux": linux
+    }));
+    in_namespaces(|| {
+        let flags = MsFlags::empty();
+        mount(Some("tmpfs"), &host, Some("tmpfs"), flags, None::<&str>)
+            .map_err(|e| e.to_string())?;
+        mount(
+            None::<&str>,
+            &host,
+            None::<&str>,
+            MsFlags::MS_SHARED,
+            None::<&str>,
+        )
+        .map_err(|e| e.to_string())?;
+        fs::create_dir(&rootfs).map_err(|e| e.to_string())?;
+        let (ready_r, ready_w) = nix::unistd::pipe().map_err(|e| e.to_string())?;
+        let (done_r, done_w) = nix::unistd::pipe().map_err(|e| e.to_string())?;
+        // SAFETY: the child prepares the rootfs, reports, waits and leaves with _exit.
+        match unsafe { fork() }.map_err(|e| e.to_string())? {
+            ForkResult::Child => {
+                drop((ready_r, done_w));
+                let result = unshare(CloneFlags::CLONE_NEWNS)
+                    .map_err(|e| e.to_string())
+                    .and_then(|()| {
+                        rootfs::prepare(&spec, &rootfs, bundle.path(), false).map_err(|e| chain(&e))
+                    });
+                let text = result.err().unwrap_or_else(|| "ready".to_string());
+                let _ = fs::File::from(ready_w).write_all(text.as_bytes());
+                let _ = fs::File::from(done_r).read(&mut [0u8; 1]);
+                // SAFETY: leaves the forked child without running destructors.
+                unsafe { libc::_exit(0) }
+            }
+            ForkResult::Parent { child } => {
+                drop((ready_w, done_r));
+                let mut text = String::new();
+                let _ = fs::File::from(ready_r).read_to_string(&mut text);
+                let leaked: Vec<_> = mountinfo()
+                    .into_iter()
+                    .filter(|m| m.point.starts_with(&rootfs))
+                    .collect();
+                drop(done_w);
+                let _ = waitpid(child, None);
+                ensure!(text == "ready", "prepare failed: {text}");
+                ensure!(
+                    leaked.is_empty(),
+                    "container mounts on the host: {leaked:?}"
+                );
+                Ok(())
+            }
+        }
+    })
+    .unwrap();
+}
+
+#[test]
+fn container_mounts_do_not_propagate_to_a_shared_host() {
+    check_no_propagation(None);
+}
+
+#[test]
+fn rshared_root_propagation_still_keeps_the_host_clean() {
+    check_no_propagation(Some("rshared"));
 }
