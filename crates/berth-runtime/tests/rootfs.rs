@@ -891,3 +891,40 @@ fn container_mounts_do_not_propagate_to_a_shared_host() {
 fn rshared_root_propagation_still_keeps_the_host_clean() {
     check_no_propagation(Some("rshared"));
 }
+
+#[test]
+fn recursive_options_reach_submounts() {
+    let bundle = Bundle::new();
+    let data = bundle.path().join("data");
+    fs::create_dir_all(data.join("sub")).unwrap();
+    let spec = spec(json!({
+        "root": {"path": "rootfs"},
+        "mounts": [
+            {"destination": "/proc", "type": "proc", "source": "proc"},
+            {"destination": "/mnt/rro", "type": "bind", "source": data,
+             "options": ["rbind", "rro", "rnosuid"]},
+            {"destination": "/mnt/ro", "type": "bind", "source": data,
+             "options": ["rbind", "ro"]}
+        ]
+    }));
+    in_namespaces(|| {
+        // A submount in the source tree (in this namespace only).
+        let sub = data.join("sub");
+        mount(
+            Some("tmpfs"),
+            &sub,
+            Some("tmpfs"),
+            MsFlags::empty(),
+            None::<&str>,
+        )
+        .map_err(|e| e.to_string())?;
+        set_up(&spec, bundle.path(), &bundle.rootfs, false)?;
+        expect_mount("/mnt/rro", "ext4", &["ro", "nosuid"])?;
+        expect_mount("/mnt/rro/sub", "tmpfs", &["ro", "nosuid"])?;
+        expect_erofs("/mnt/rro/sub/file")?;
+        // Plain ro is the kernel's per-mount flag: the submount stays writable.
+        expect_erofs("/mnt/ro/file")?;
+        fs::write("/mnt/ro/sub/file", "w").map_err(|e| format!("/mnt/ro/sub: {e}"))
+    })
+    .unwrap();
+}

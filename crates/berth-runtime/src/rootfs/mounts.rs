@@ -1,5 +1,6 @@
 //! The `mounts` of config.json, made in order inside the rootfs.
 
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
@@ -8,7 +9,7 @@ use nix::sys::statvfs::{statvfs, FsFlags};
 use oci_spec::runtime::Mount;
 
 use super::cgroup;
-use super::options::{MountOptions, Step};
+use super::options::{Attr, MountOptions, Step};
 use super::secure_join::resolve_in_root;
 use super::target::{fd_path, Kind, Root};
 use super::RootfsError;
@@ -166,6 +167,8 @@ pub(crate) fn run(root: &Root, entry: &Entry) -> Result<(), RootfsError> {
             Step::Remount(flags) => {
                 remount_keeping_locked(&target, flags).map_err(|e| entry.error("remount", e))?
             }
+            Step::SetAttr(attr) => mount_setattr(&fd, attr)
+                .map_err(|e| entry.error("set recursive attributes of", e))?,
             Step::Propagate(flags) => {
                 mount(None::<&str>, &target, None::<&str>, flags, None::<&str>)
                     .map_err(|e| entry.error("change the propagation of", e))?
@@ -173,6 +176,33 @@ pub(crate) fn run(root: &Root, entry: &Entry) -> Result<(), RootfsError> {
         }
     }
     Ok(())
+}
+
+/// The kernel's AT_RECURSIVE (linux/fcntl.h), which the libc crate lacks for Linux.
+const AT_RECURSIVE: libc::c_uint = 0x8000;
+
+/// Applies `attr` to the mount at `fd` and every mount below it.
+fn mount_setattr(fd: &OwnedFd, attr: Attr) -> Result<(), Errno> {
+    let mut raw = libc::mount_attr {
+        attr_set: attr.set,
+        attr_clr: attr.clear,
+        propagation: 0,
+        userns_fd: 0,
+    };
+    let flags = libc::AT_EMPTY_PATH as libc::c_uint | AT_RECURSIVE;
+    // SAFETY: the path is a valid empty C string, `raw` is a mount_attr that lives across
+    // the call and whose size is passed with it; the kernel only reads it.
+    let res = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            flags,
+            &mut raw as *mut libc::mount_attr,
+            std::mem::size_of::<libc::mount_attr>(),
+        )
+    };
+    Errno::result(res).map(drop)
 }
 
 /// Remounts a bind mount with `flags`. In a user namespace the kernel refuses to clear

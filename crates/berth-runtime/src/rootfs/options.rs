@@ -8,8 +8,14 @@ enum Effect {
     Set(MsFlags),
     Clear(MsFlags),
     Propagation(MsFlags),
-    /// Options the kernel's mount(2) cannot express (they need mount_setattr(2) or an
-    /// id-mapped mount): refused rather than silently ignored.
+    /// A recursive change (`rro`, `rnosuid`, ...): mount_setattr(2) with AT_RECURSIVE,
+    /// setting or clearing a `MOUNT_ATTR_*` bit.
+    Recursive {
+        clear: bool,
+        attr: u64,
+    },
+    /// Options berth does not implement (id-mapped mounts, crun's `tmpcopyup`): refused
+    /// rather than silently ignored.
     Unsupported,
 }
 
@@ -57,9 +63,71 @@ fn effect(option: &str) -> Option<Effect> {
         "rslave" => Propagation(MsFlags::MS_SLAVE.union(MsFlags::MS_REC)),
         "unbindable" => Propagation(MsFlags::MS_UNBINDABLE),
         "runbindable" => Propagation(MsFlags::MS_UNBINDABLE.union(MsFlags::MS_REC)),
-        "idmap" | "ridmap" | "tmpcopyup" | "rro" | "rrw" | "rnosuid" | "rsuid" | "rnodev"
-        | "rdev" | "rnoexec" | "rexec" | "rnodiratime" | "rdiratime" | "rrelatime"
-        | "rnorelatime" | "rnoatime" | "ratime" | "rstrictatime" | "rnostrictatime" => Unsupported,
+        "rro" => Recursive {
+            clear: false,
+            attr: libc::MOUNT_ATTR_RDONLY,
+        },
+        "rrw" => Recursive {
+            clear: true,
+            attr: libc::MOUNT_ATTR_RDONLY,
+        },
+        "rnosuid" => Recursive {
+            clear: false,
+            attr: libc::MOUNT_ATTR_NOSUID,
+        },
+        "rsuid" => Recursive {
+            clear: true,
+            attr: libc::MOUNT_ATTR_NOSUID,
+        },
+        "rnodev" => Recursive {
+            clear: false,
+            attr: libc::MOUNT_ATTR_NODEV,
+        },
+        "rdev" => Recursive {
+            clear: true,
+            attr: libc::MOUNT_ATTR_NODEV,
+        },
+        "rnoexec" => Recursive {
+            clear: false,
+            attr: libc::MOUNT_ATTR_NOEXEC,
+        },
+        "rexec" => Recursive {
+            clear: true,
+            attr: libc::MOUNT_ATTR_NOEXEC,
+        },
+        "rnodiratime" => Recursive {
+            clear: false,
+            attr: libc::MOUNT_ATTR_NODIRATIME,
+        },
+        "rdiratime" => Recursive {
+            clear: true,
+            attr: libc::MOUNT_ATTR_NODIRATIME,
+        },
+        "rrelatime" => Recursive {
+            clear: false,
+            attr: libc::MOUNT_ATTR_RELATIME,
+        },
+        "rnorelatime" => Recursive {
+            clear: true,
+            attr: libc::MOUNT_ATTR_RELATIME,
+        },
+        "rnoatime" => Recursive {
+            clear: false,
+            attr: libc::MOUNT_ATTR_NOATIME,
+        },
+        "ratime" => Recursive {
+            clear: true,
+            attr: libc::MOUNT_ATTR_NOATIME,
+        },
+        "rstrictatime" => Recursive {
+            clear: false,
+            attr: libc::MOUNT_ATTR_STRICTATIME,
+        },
+        "rnostrictatime" => Recursive {
+            clear: true,
+            attr: libc::MOUNT_ATTR_STRICTATIME,
+        },
+        "idmap" | "ridmap" | "tmpcopyup" => Unsupported,
         _ => return None,
     };
     Some(effect)
@@ -74,6 +142,15 @@ pub(crate) struct MountOptions {
     pub propagation: Vec<MsFlags>,
     /// Options the kernel does not know as flags: the filesystem's data string.
     pub data: Vec<String>,
+    /// `MOUNT_ATTR_*` bits to set and to clear on the whole mount tree (`rro`, ...).
+    pub recursive: Option<Attr>,
+}
+
+/// The attributes of one mount_setattr(2) call.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Attr {
+    pub set: u64,
+    pub clear: u64,
 }
 
 impl Default for MountOptions {
@@ -82,6 +159,7 @@ impl Default for MountOptions {
             flags: MsFlags::empty(),
             propagation: Vec::new(),
             data: Vec::new(),
+            recursive: None,
         }
     }
 }
@@ -96,6 +174,18 @@ impl MountOptions {
                 Some(Effect::Set(flags)) => parsed.flags.insert(flags),
                 Some(Effect::Clear(flags)) => parsed.flags.remove(flags),
                 Some(Effect::Propagation(flags)) => parsed.propagation.push(flags),
+                Some(Effect::Recursive { clear, attr }) => {
+                    let rec = parsed.recursive.get_or_insert_with(Attr::default);
+                    if clear {
+                        rec.clear |= attr;
+                    } else {
+                        rec.set |= attr;
+                        // The atime modes share one field: setting one clears the field.
+                        if attr & libc::MOUNT_ATTR__ATIME == attr {
+                            rec.clear |= libc::MOUNT_ATTR__ATIME;
+                        }
+                    }
+                }
                 Some(Effect::Unsupported) => return Err(option.to_string()),
                 None => parsed.data.push(option.to_string()),
             }
@@ -123,6 +213,9 @@ impl MountOptions {
                 per_mount | MsFlags::MS_BIND | MsFlags::MS_REMOUNT,
             ));
         }
+        if let Some(attr) = self.recursive {
+            steps.push(Step::SetAttr(attr));
+        }
         steps.extend(self.propagation.iter().map(|&flags| Step::Propagate(flags)));
         steps
     }
@@ -135,6 +228,8 @@ pub(crate) enum Step {
     Mount(MsFlags),
     /// A remount of the bind mount just made, changing its per-mount flags.
     Remount(MsFlags),
+    /// A recursive change of mount attributes (mount_setattr(2)).
+    SetAttr(Attr),
     /// A change of propagation type.
     Propagate(MsFlags),
 }
@@ -214,7 +309,28 @@ mod tests {
             MountOptions::parse(&["bind", "idmap"]),
             Err("idmap".to_string())
         );
-        assert_eq!(MountOptions::parse(&["rro"]), Err("rro".to_string()));
+        assert_eq!(
+            MountOptions::parse(&["tmpcopyup"]),
+            Err("tmpcopyup".to_string())
+        );
+    }
+
+    #[test]
+    fn recursive_options_become_one_setattr_before_propagation() {
+        let opts = MountOptions::parse(&["rbind", "rro", "rnosuid", "rexec", "rnoatime", "rslave"])
+            .unwrap();
+        let attr = Attr {
+            set: libc::MOUNT_ATTR_RDONLY | libc::MOUNT_ATTR_NOSUID | libc::MOUNT_ATTR_NOATIME,
+            clear: libc::MOUNT_ATTR_NOEXEC | libc::MOUNT_ATTR__ATIME,
+        };
+        assert_eq!(
+            opts.steps(),
+            vec![
+                Step::Mount(MsFlags::MS_BIND | MsFlags::MS_REC),
+                Step::SetAttr(attr),
+                Step::Propagate(MsFlags::MS_SLAVE | MsFlags::MS_REC),
+            ]
+        );
     }
 
     #[test]
