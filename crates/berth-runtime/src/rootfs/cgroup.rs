@@ -2,7 +2,7 @@
 //!
 //! On a cgroup v2 host: a `cgroup2` filesystem (falling back to a bind mount of the
 //! container's own cgroup when the kernel refuses a new one). On a v1 or hybrid host
-//! (v1 controllers under /sys/fs/cgroup/<ctrl>, perhaps a cgroup2 tree at
+//! (v1 controllers under `/sys/fs/cgroup/<ctrl>`, perhaps a cgroup2 tree at
 //! /sys/fs/cgroup/unified): a tmpfs at the destination and, for every hierarchy, either a
 //! new cgroup filesystem (with a cgroup namespace, it shows the container's cgroup as its
 //! root) or a bind mount of the container's own cgroup directory (without one, so the
