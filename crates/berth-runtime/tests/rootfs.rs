@@ -38,9 +38,23 @@ use harness::*;
 #[test]
 fn standard_mounts_have_their_types_and_flags() {
     let bundle = Bundle::new();
+    fs::create_dir(bundle.rootfs.join("bin")).unwrap();
+    fs::copy("/bin/busybox", bundle.rootfs.join("bin/busybox")).unwrap();
     let spec = spec(json!({"root": {"path": "rootfs"}, "mounts": default_mounts()}));
     in_namespaces(|| {
         set_up(&spec, bundle.path(), &bundle.rootfs, false)?;
+        // A program of the image runs from the new root and sees the container's /dev.
+        let ls = std::process::Command::new("/bin/busybox")
+            .args(["ls", "/dev"])
+            .output()
+            .map_err(|e| format!("run /bin/busybox in the container: {e}"))?;
+        let listing = String::from_utf8_lossy(&ls.stdout);
+        for name in ["null", "ptmx", "pts", "shm", "mqueue"] {
+            ensure!(
+                listing.split_whitespace().any(|n| n == name),
+                "ls /dev: {listing}"
+            );
+        }
         expect_mount("/proc", "proc", &["rw"])?;
         let me = fs::read_link("/proc/self").map_err(|e| e.to_string())?;
         ensure!(
