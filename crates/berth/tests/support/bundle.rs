@@ -39,6 +39,8 @@ impl Bundle {
             .prefix("berth-bundle-")
             .tempdir()
             .expect("bundle dir");
+        // Reachable by the mapped ids of a user-namespaced container.
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).expect("chmod bundle");
         make_rootfs(&dir.path().join("rootfs"));
         let config = default_config(&id);
         Bundle { dir, id, config }
@@ -231,8 +233,7 @@ impl Bundle {
         self
     }
 
-    /// `linux.maskedPaths` / `linux.readonlyPaths` are in the default config; this replaces
-    /// `linux.cgroupsPath` (keep it under `/berth-test/` so the guards find it).
+    /// Replaces `linux.cgroupsPath` (keep it under `/berth-test/` so the guards find it).
     pub fn cgroups_path_set(&mut self, path: &str) -> &mut Self {
         self.config["linux"]["cgroupsPath"] = json!(path);
         self
@@ -282,8 +283,9 @@ fn applets() -> &'static [String] {
     })
 }
 
-/// The runc-1.1 default `runc spec` config, with terminal off, a writable root, a unique
-/// cgroupsPath and the default docker capability set (runc's default adds nothing useful).
+/// runc 1.1's `runc spec` config, with terminal off, a writable root, a unique cgroupsPath
+/// and Docker's default capability set instead of runc's three (so that tests can show a
+/// capability being present and then removed).
 fn default_config(id: &str) -> Value {
     let caps = json!([
         "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",

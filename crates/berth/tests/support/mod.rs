@@ -15,8 +15,14 @@ mod console;
 mod container;
 mod runtime;
 
+// Each test binary uses a different part of the harness.
+#[allow(unused_imports)]
 pub use bundle::Bundle;
+#[allow(unused_imports)]
 pub use cleanup::{cgroup_dirs, leftovers, process_gone};
+#[allow(unused_imports)]
 pub use console::{read_pty, ConsoleSocket};
+#[allow(unused_imports)]
 pub use container::Container;
+#[allow(unused_imports)]
 pub use runtime::{Outcome, Runtime};
