@@ -4,6 +4,9 @@
 //! Check the tests themselves with `BERTH_TEST_RUNTIME=runc cargo test -p berth --test
 //! runtime_hooks`.
 
+// Tests may unwrap: a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::fs;
@@ -36,12 +39,19 @@ fn record_all_stages(bundle: &mut Bundle, dir: &Path) {
         "poststart",
         "poststop",
     ] {
-        bundle.hook(stage, "/bin/sh", &["sh", "-c", RECORD, stage, "/hooklog/log", host_log]);
+        bundle.hook(
+            stage,
+            "/bin/sh",
+            &["sh", "-c", RECORD, stage, "/hooklog/log", host_log],
+        );
     }
 }
 
 fn log_dir() -> tempfile::TempDir {
-    let dir = tempfile::Builder::new().prefix("berth-hooks-").tempdir().unwrap();
+    let dir = tempfile::Builder::new()
+        .prefix("berth-hooks-")
+        .tempdir()
+        .unwrap();
     fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o777)).unwrap();
     dir
 }
@@ -86,7 +96,11 @@ fn hooks_run_in_order_with_the_state_on_stdin() {
     bundle.sh("trap 'exit 0' TERM; sleep 1000 & wait");
     record_all_stages(&mut bundle, dir.path());
     let c = rt.container(bundle);
-    let order = if rt.is_berth() { SPEC_ORDER } else { RUNC_1_1_ORDER };
+    let order = if rt.is_berth() {
+        SPEC_ORDER
+    } else {
+        RUNC_1_1_ORDER
+    };
     let at_create = if rt.is_berth() { 3 } else { 4 };
 
     c.create(&[]).ok();
@@ -134,7 +148,11 @@ fn run_runs_every_hook_once() {
     let c = rt.container(bundle);
     c.run(&[]).ok();
     let log = read_log(dir.path());
-    let order = if rt.is_berth() { SPEC_ORDER } else { RUNC_1_1_ORDER };
+    let order = if rt.is_berth() {
+        SPEC_ORDER
+    } else {
+        RUNC_1_1_ORDER
+    };
     assert_eq!(stages(&log), order);
     c.assert_nothing_left();
 }
@@ -154,7 +172,10 @@ fn hook_gets_its_args_and_env() {
     });
     let c = rt.container(bundle);
     c.run(&[]).ok();
-    assert_eq!(fs::read_to_string(&out).unwrap(), "arg-zero arg-one from-env\n");
+    assert_eq!(
+        fs::read_to_string(&out).unwrap(),
+        "arg-zero arg-one from-env\n"
+    );
     c.assert_nothing_left();
 }
 
@@ -170,7 +191,10 @@ fn failing_create_runtime_hook_fails_create_and_leaves_nothing() {
     let c = rt.container(bundle);
     let out = c.create(&[]).failed();
     if rt.is_berth() {
-        assert!(out.stderr.contains("createRuntime"), "hook stage not named: {out}");
+        assert!(
+            out.stderr.contains("createRuntime"),
+            "hook stage not named: {out}"
+        );
     }
     rt.cmd(["state", c.id()]).failed();
     c.assert_nothing_left();

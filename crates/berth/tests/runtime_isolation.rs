@@ -5,6 +5,9 @@
 //! Check the tests themselves with `BERTH_TEST_RUNTIME=runc cargo test -p berth --test
 //! runtime_isolation`.
 
+// Tests may unwrap: a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::fs;
@@ -47,7 +50,11 @@ fn hostname_is_the_containers_own() {
     bundle.hostname("inside-berth");
     let out = sh(bundle, "hostname; uname -n");
     assert_eq!(out, "inside-berth\ninside-berth");
-    assert_eq!(nix::unistd::gethostname().unwrap(), host, "host name changed");
+    assert_eq!(
+        nix::unistd::gethostname().unwrap(),
+        host,
+        "host name changed"
+    );
 }
 
 #[test]
@@ -60,25 +67,42 @@ fn mount_table_is_the_containers_own() {
         .lines()
         .map(|l| {
             let fields: Vec<&str> = l.split(' ').collect();
-            let fstype = l.split(" - ").nth(1).and_then(|r| r.split(' ').next()).unwrap_or("");
+            let fstype = l
+                .split(" - ")
+                .nth(1)
+                .and_then(|r| r.split(' ').next())
+                .unwrap_or("");
             (fields[4], fstype)
         })
         .collect();
     for (point, _) in &points {
         assert!(
-            *point == "/" || ["/proc", "/dev", "/sys"].iter().any(|p| point.starts_with(p)),
+            *point == "/"
+                || ["/proc", "/dev", "/sys"]
+                    .iter()
+                    .any(|p| point.starts_with(p)),
             "unexpected mount point {point} in the container:\n{out}"
         );
         assert!(!point.contains(&bundle_path), "host path visible: {point}");
     }
     assert_eq!(points.iter().filter(|(p, _)| *p == "/").count(), 1, "{out}");
-    assert!(points.contains(&("/dev", "tmpfs")), "/dev must be a tmpfs: {out}");
+    assert!(
+        points.contains(&("/dev", "tmpfs")),
+        "/dev must be a tmpfs: {out}"
+    );
     assert!(points.contains(&("/proc", "proc")), "{out}");
     // The host's own mounts outside /, /proc, /dev and /sys are absent.
     for line in host_mounts.lines() {
         let point = line.split(' ').nth(4).unwrap_or("/");
-        if point != "/" && !["/proc", "/dev", "/sys"].iter().any(|p| point.starts_with(p)) {
-            assert!(!points.iter().any(|(p, _)| *p == point), "host mount {point} leaked");
+        if point != "/"
+            && !["/proc", "/dev", "/sys"]
+                .iter()
+                .any(|p| point.starts_with(p))
+        {
+            assert!(
+                !points.iter().any(|(p, _)| *p == point),
+                "host mount {point} leaked"
+            );
         }
     }
 }
@@ -98,18 +122,55 @@ fn host_devices_are_absent_and_denied() {
 /// Capability numbers of linux/capability.h, for the masks in /proc/self/status.
 fn cap_mask(caps: &[&str]) -> u64 {
     const NAMES: [&str; 41] = [
-        "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID",
-        "SETUID", "SETPCAP", "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN",
-        "NET_RAW", "IPC_LOCK", "IPC_OWNER", "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE",
-        "SYS_PACCT", "SYS_ADMIN", "SYS_BOOT", "SYS_NICE", "SYS_RESOURCE", "SYS_TIME",
-        "SYS_TTY_CONFIG", "MKNOD", "LEASE", "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP",
-        "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG", "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ",
-        "PERFMON", "BPF", "CHECKPOINT_RESTORE",
+        "CHOWN",
+        "DAC_OVERRIDE",
+        "DAC_READ_SEARCH",
+        "FOWNER",
+        "FSETID",
+        "KILL",
+        "SETGID",
+        "SETUID",
+        "SETPCAP",
+        "LINUX_IMMUTABLE",
+        "NET_BIND_SERVICE",
+        "NET_BROADCAST",
+        "NET_ADMIN",
+        "NET_RAW",
+        "IPC_LOCK",
+        "IPC_OWNER",
+        "SYS_MODULE",
+        "SYS_RAWIO",
+        "SYS_CHROOT",
+        "SYS_PTRACE",
+        "SYS_PACCT",
+        "SYS_ADMIN",
+        "SYS_BOOT",
+        "SYS_NICE",
+        "SYS_RESOURCE",
+        "SYS_TIME",
+        "SYS_TTY_CONFIG",
+        "MKNOD",
+        "LEASE",
+        "AUDIT_WRITE",
+        "AUDIT_CONTROL",
+        "SETFCAP",
+        "MAC_OVERRIDE",
+        "MAC_ADMIN",
+        "SYSLOG",
+        "WAKE_ALARM",
+        "BLOCK_SUSPEND",
+        "AUDIT_READ",
+        "PERFMON",
+        "BPF",
+        "CHECKPOINT_RESTORE",
     ];
     caps.iter()
         .map(|c| {
             let name = c.trim_start_matches("CAP_");
-            let bit = NAMES.iter().position(|n| *n == name).expect("known capability");
+            let bit = NAMES
+                .iter()
+                .position(|n| *n == name)
+                .expect("known capability");
             1u64 << bit
         })
         .fold(0, |a, b| a | b)
@@ -117,7 +178,13 @@ fn cap_mask(caps: &[&str]) -> u64 {
 
 #[test]
 fn capabilities_are_really_dropped() {
-    let without = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_KILL", "CAP_SETUID"];
+    let without = [
+        "CAP_CHOWN",
+        "CAP_DAC_OVERRIDE",
+        "CAP_FOWNER",
+        "CAP_KILL",
+        "CAP_SETUID",
+    ];
     let mut with = without.to_vec();
     with.push("CAP_MKNOD");
     let script = "grep -E '^Cap(Eff|Prm|Bnd|Amb)' /proc/self/status; \
@@ -137,7 +204,10 @@ fn capabilities_are_really_dropped() {
     let mut bundle = Bundle::new("caps-with");
     bundle.caps(&with);
     let out = sh(bundle, script);
-    assert!(out.contains(&format!("CapEff:\t{:016x}", cap_mask(&with))), "{out}");
+    assert!(
+        out.contains(&format!("CapEff:\t{:016x}", cap_mask(&with))),
+        "{out}"
+    );
     assert!(out.contains("mknod-ok"), "{out}");
 }
 
@@ -149,7 +219,10 @@ fn user_namespace_maps_root_to_an_unprivileged_host_uid() {
         bundle,
         "id -u; id -g; cat /proc/self/uid_map /proc/self/gid_map; echo $$",
     );
-    let lines: Vec<Vec<&str>> = out.lines().map(|l| l.split_whitespace().collect()).collect();
+    let lines: Vec<Vec<&str>> = out
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
     assert_eq!(lines[0], ["0"], "{out}");
     assert_eq!(lines[1], ["0"], "{out}");
     assert_eq!(lines[2], ["0", "100000", "65536"], "{out}");
@@ -163,7 +236,10 @@ struct NetNs(String);
 impl NetNs {
     fn new(tag: &str) -> NetNs {
         let name = format!("berth-test-{tag}-{}", std::process::id());
-        let st = Command::new("ip").args(["netns", "add", &name]).status().unwrap();
+        let st = Command::new("ip")
+            .args(["netns", "add", &name])
+            .status()
+            .unwrap();
         assert!(st.success(), "ip netns add {name}");
         NetNs(name)
     }
@@ -211,7 +287,11 @@ fn joins_an_existing_uts_namespace_by_path() {
     let _unmount = Unmount(file.clone());
     let mut bundle = Bundle::new("utsns-join");
     bundle.namespace("uts", Some(file.to_str().unwrap()));
-    bundle.config_mut().as_object_mut().unwrap().remove("hostname");
+    bundle
+        .config_mut()
+        .as_object_mut()
+        .unwrap()
+        .remove("hostname");
     assert_eq!(sh(bundle, "hostname"), "joined-uts");
 }
 
@@ -226,7 +306,10 @@ fn user_and_additional_gids_apply() {
     let mut groups: Vec<&str> = lines[2].split_whitespace().collect();
     groups.sort();
     groups.dedup();
-    assert!(groups.contains(&"2000") && groups.contains(&"3000"), "{out}");
+    assert!(
+        groups.contains(&"2000") && groups.contains(&"3000"),
+        "{out}"
+    );
     assert!(!groups.contains(&"0"), "root group kept: {out}");
     assert_eq!(lines[3], "user");
 }
@@ -234,7 +317,9 @@ fn user_and_additional_gids_apply() {
 #[test]
 fn env_cwd_umask_and_oom_score_adj_apply() {
     let mut bundle = Bundle::new("process");
-    bundle.env(&["GREETING=hello world", "EMPTY="]).cwd("/home/user");
+    bundle
+        .env(&["GREETING=hello world", "EMPTY="])
+        .cwd("/home/user");
     bundle.config_mut()["process"]["user"]["umask"] = json!(0o027);
     bundle.config_mut()["process"]["oomScoreAdj"] = json!(345);
     let out = sh(
@@ -259,17 +344,25 @@ fn rlimits_apply() {
 fn no_new_privileges_is_set_and_unset() {
     let mut bundle = Bundle::new("nnp-on");
     bundle.no_new_privileges(true);
-    assert_eq!(sh(bundle, "grep NoNewPrivs /proc/self/status"), "NoNewPrivs:\t1");
+    assert_eq!(
+        sh(bundle, "grep NoNewPrivs /proc/self/status"),
+        "NoNewPrivs:\t1"
+    );
     let mut bundle = Bundle::new("nnp-off");
     bundle.no_new_privileges(false);
-    assert_eq!(sh(bundle, "grep NoNewPrivs /proc/self/status"), "NoNewPrivs:\t0");
+    assert_eq!(
+        sh(bundle, "grep NoNewPrivs /proc/self/status"),
+        "NoNewPrivs:\t0"
+    );
 }
 
 #[test]
 fn sysctls_are_set_in_the_containers_namespaces() {
     let host_forward = fs::read_to_string("/proc/sys/net/ipv4/ip_forward").unwrap();
     let mut bundle = Bundle::new("sysctl");
-    bundle.sysctl("net.ipv4.ip_forward", "1").sysctl("kernel.shm_rmid_forced", "1");
+    bundle
+        .sysctl("net.ipv4.ip_forward", "1")
+        .sysctl("kernel.shm_rmid_forced", "1");
     let out = sh(
         bundle,
         "cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shm_rmid_forced",
@@ -285,9 +378,9 @@ fn sysctls_are_set_in_the_containers_namespaces() {
 #[test]
 fn readonly_root_refuses_writes() {
     let mut bundle = Bundle::new("readonly");
-    bundle.readonly_root(true).sh(
-        "touch /new-file 2>&1; touch /tmp/x 2>&1; echo ok > /dev/shm/x && cat /dev/shm/x",
-    );
+    bundle
+        .readonly_root(true)
+        .sh("touch /new-file 2>&1; touch /tmp/x 2>&1; echo ok > /dev/shm/x && cat /dev/shm/x");
     let rootfs = bundle.rootfs();
     let rt = Runtime::new();
     let c = rt.container(bundle);
@@ -300,11 +393,19 @@ fn readonly_root_refuses_writes() {
 #[test]
 fn masked_paths_are_unreadable_and_readonly_paths_unwritable() {
     // Only files the host itself can read prove anything (this kernel has no /proc/kcore).
-    let masked: Vec<&str> = ["/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/sched_debug"]
-        .into_iter()
-        .filter(|f| fs::read(f).is_ok_and(|b| !b.is_empty()))
-        .collect();
-    assert!(!masked.is_empty(), "no maskable file is readable on this host");
+    let masked: Vec<&str> = [
+        "/proc/kcore",
+        "/proc/keys",
+        "/proc/timer_list",
+        "/proc/sched_debug",
+    ]
+    .into_iter()
+    .filter(|f| fs::read(f).is_ok_and(|b| !b.is_empty()))
+    .collect();
+    assert!(
+        !masked.is_empty(),
+        "no maskable file is readable on this host"
+    );
     assert!(fs::read_dir("/sys/firmware").unwrap().count() > 0);
     let script = format!(
         "for f in {}; do cat $f 2>/dev/null | wc -c; done; ls /sys/firmware | wc -l; \
@@ -336,11 +437,15 @@ fn seccomp_errno_rule_fails_the_syscall_with_that_errno() {
     }));
     let rootfs = bundle.rootfs();
     fs::create_dir(rootfs.join("tmp/existing")).unwrap();
-    bundle.sh("mkdir /tmp/d; echo mkdir=$?; rmdir /tmp/existing; echo rmdir=$?; echo still-running");
+    bundle
+        .sh("mkdir /tmp/d; echo mkdir=$?; rmdir /tmp/existing; echo rmdir=$?; echo still-running");
     let rt = Runtime::new();
     let c = rt.container(bundle);
     let out = c.run(&[]).ok();
-    assert!(out.stderr.contains("Permission denied"), "errnoRet 13 is EACCES: {out}");
+    assert!(
+        out.stderr.contains("Permission denied"),
+        "errnoRet 13 is EACCES: {out}"
+    );
     assert!(
         out.stderr.contains("Operation not permitted"),
         "no errnoRet means EPERM: {out}"
@@ -385,7 +490,10 @@ fn seccomp_docker_default_profile_runs_a_shell() {
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines[0], "ok");
     assert_eq!(lines[2], "chroot-ok", "{out}");
-    assert!(lines[3].contains("Operation not permitted"), "swapoff blocked: {out}");
+    assert!(
+        lines[3].contains("Operation not permitted"),
+        "swapoff blocked: {out}"
+    );
 }
 
 #[test]
@@ -413,9 +521,15 @@ fn pids_limit_stops_fork() {
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines[0], "10", "{out}");
     assert_ne!(lines[1], "rc=0", "{out}");
-    assert!(lines[2].contains("can't fork: Resource temporarily unavailable"), "{out}");
+    assert!(
+        lines[2].contains("can't fork: Resource temporarily unavailable"),
+        "{out}"
+    );
     let running: u32 = lines[3].parse().unwrap();
-    assert!((5..=10).contains(&running), "{running} processes under pids.max 10: {out}");
+    assert!(
+        (5..=10).contains(&running),
+        "{running} processes under pids.max 10: {out}"
+    );
 }
 
 #[test]
@@ -434,13 +548,25 @@ fn cgroup_limits_are_visible_in_the_hierarchy() {
     let inside = |path: &str| c.exec(&[], &["cat", path]).ok().out().to_string();
     if fs::metadata("/sys/fs/cgroup/memory/memory.limit_in_bytes").is_ok() {
         // v1 controllers (this hybrid host): each in its own hierarchy.
-        assert_eq!(c.cgroup_file("memory.limit_in_bytes").as_deref(), Some("33554432"));
-        assert_eq!(c.cgroup_file("memory.soft_limit_in_bytes").as_deref(), Some("16777216"));
+        assert_eq!(
+            c.cgroup_file("memory.limit_in_bytes").as_deref(),
+            Some("33554432")
+        );
+        assert_eq!(
+            c.cgroup_file("memory.soft_limit_in_bytes").as_deref(),
+            Some("16777216")
+        );
         assert_eq!(c.cgroup_file("cpu.shares").as_deref(), Some("512"));
         assert_eq!(c.cgroup_file("cpu.cfs_quota_us").as_deref(), Some("50000"));
-        assert_eq!(c.cgroup_file("cpu.cfs_period_us").as_deref(), Some("100000"));
+        assert_eq!(
+            c.cgroup_file("cpu.cfs_period_us").as_deref(),
+            Some("100000")
+        );
         assert_eq!(c.cgroup_file("pids.max").as_deref(), Some("42"));
-        assert_eq!(inside("/sys/fs/cgroup/memory/memory.limit_in_bytes"), "33554432");
+        assert_eq!(
+            inside("/sys/fs/cgroup/memory/memory.limit_in_bytes"),
+            "33554432"
+        );
         assert_eq!(inside("/sys/fs/cgroup/cpu/cpu.shares"), "512");
         assert_eq!(inside("/sys/fs/cgroup/pids/pids.max"), "42");
         let pid = c.pid().to_string();
@@ -451,7 +577,11 @@ fn cgroup_limits_are_visible_in_the_hierarchy() {
                 .find(|d| d.starts_with(format!("/sys/fs/cgroup/{ctrl}")))
                 .unwrap_or_else(|| panic!("no {ctrl} cgroup: {dirs:?}"));
             let procs = fs::read_to_string(dir.join("cgroup.procs")).unwrap();
-            assert!(procs.lines().any(|p| p == pid), "{pid} not in {}", dir.display());
+            assert!(
+                procs.lines().any(|p| p == pid),
+                "{pid} not in {}",
+                dir.display()
+            );
         }
     } else {
         assert_eq!(c.cgroup_file("memory.max").as_deref(), Some("33554432"));
@@ -463,7 +593,12 @@ fn cgroup_limits_are_visible_in_the_hierarchy() {
 #[test]
 fn tmpfs_mount_gets_its_options() {
     let mut bundle = Bundle::new("tmpfs");
-    bundle.mount("/data", "tmpfs", "tmpfs", &["nosuid", "noexec", "nodev", "size=1m", "mode=700"]);
+    bundle.mount(
+        "/data",
+        "tmpfs",
+        "tmpfs",
+        &["nosuid", "noexec", "nodev", "size=1m", "mode=700"],
+    );
     let out = sh(
         bundle,
         "grep ' /data ' /proc/self/mountinfo; stat -c %a /data; \
@@ -487,7 +622,12 @@ fn bind_mounts_honour_readonly() {
     let rw = tempfile::tempdir().unwrap();
     let mut bundle = Bundle::new("bind");
     bundle
-        .mount("/ro", "bind", host.path().to_str().unwrap(), &["rbind", "ro"])
+        .mount(
+            "/ro",
+            "bind",
+            host.path().to_str().unwrap(),
+            &["rbind", "ro"],
+        )
         .mount("/rw", "bind", rw.path().to_str().unwrap(), &["bind", "rw"]);
     let out = sh(
         bundle,
@@ -498,7 +638,10 @@ fn bind_mounts_honour_readonly() {
     assert!(lines[1].contains("Read-only file system"), "{out}");
     assert_eq!(lines[2], "rw-ok");
     assert!(!host.path().join("new").exists());
-    assert_eq!(fs::read_to_string(rw.path().join("out")).unwrap(), "written\n");
+    assert_eq!(
+        fs::read_to_string(rw.path().join("out")).unwrap(),
+        "written\n"
+    );
 }
 
 #[test]
@@ -511,13 +654,19 @@ fn symlinked_mount_target_cannot_escape_the_rootfs() {
     std::os::unix::fs::symlink(host.path(), rootfs.join("abs")).unwrap();
     let up = "../".repeat(20);
     std::os::unix::fs::symlink(
-        format!("{up}{}", host.path().display().to_string().trim_start_matches('/')),
+        format!(
+            "{up}{}",
+            host.path().display().to_string().trim_start_matches('/')
+        ),
         rootfs.join("rel"),
     )
     .unwrap();
-    bundle
-        .mount("/abs", "tmpfs", "tmpfs", &["size=1m"])
-        .mount("/rel/sub", "tmpfs", "tmpfs", &["size=1m"]);
+    bundle.mount("/abs", "tmpfs", "tmpfs", &["size=1m"]).mount(
+        "/rel/sub",
+        "tmpfs",
+        "tmpfs",
+        &["size=1m"],
+    );
     let rt = Runtime::new();
     let c = rt.container(bundle);
     let out = c.run(&[]);
@@ -532,7 +681,10 @@ fn symlinked_mount_target_cannot_escape_the_rootfs() {
         .map(|e| e.unwrap().file_name())
         .collect();
     assert_eq!(names, ["precious"], "host dir changed: {out}");
-    assert_eq!(fs::read_to_string(host.path().join("precious")).unwrap(), "untouched");
+    assert_eq!(
+        fs::read_to_string(host.path().join("precious")).unwrap(),
+        "untouched"
+    );
     c.assert_nothing_left();
 }
 

@@ -4,6 +4,9 @@
 //! Run against runc to check the tests themselves: `BERTH_TEST_RUNTIME=runc cargo test -p
 //! berth --test runtime_lifecycle`.
 
+// Tests may unwrap: a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::fs;
@@ -44,7 +47,12 @@ fn run_killed_by_signal_exits_128_plus_signal() {
     bundle.args(&["sleep", "1000"]);
     let c = rt.container(bundle);
     c.bundle().save();
-    let cmd = rt.command(["run", "--bundle", c.bundle().path().to_str().unwrap(), c.id()]);
+    let cmd = rt.command([
+        "run",
+        "--bundle",
+        c.bundle().path().to_str().unwrap(),
+        c.id(),
+    ]);
     let runner = std::thread::scope(|s| {
         let handle = s.spawn(|| rt.finish(cmd, Duration::from_secs(30)));
         c.wait_status("running");
@@ -68,7 +76,10 @@ fn create_start_kill_delete_follow_the_spec_states() {
     assert_eq!(state["status"], "created", "{state}");
     assert_eq!(state["id"], c.id(), "{state}");
     assert_eq!(
-        state["bundle"].as_str().map(fs::canonicalize).and_then(Result::ok),
+        state["bundle"]
+            .as_str()
+            .map(fs::canonicalize)
+            .and_then(Result::ok),
         fs::canonicalize(c.bundle().path()).ok(),
         "{state}"
     );
@@ -77,7 +88,10 @@ fn create_start_kill_delete_follow_the_spec_states() {
         fs::read_to_string(&pid_file).expect("pid file").trim(),
         pid.to_string()
     );
-    assert!(fs::metadata(format!("/proc/{pid}")).is_ok(), "init {pid} is not alive");
+    assert!(
+        fs::metadata(format!("/proc/{pid}")).is_ok(),
+        "init {pid} is not alive"
+    );
 
     c.start().ok();
     assert_eq!(c.status(), "running");
@@ -115,7 +129,11 @@ fn delete_of_running_container_needs_force() {
     let pid = c.pid();
 
     c.delete(&[]).failed();
-    assert_eq!(c.status(), "running", "a refused delete must not touch the container");
+    assert_eq!(
+        c.status(),
+        "running",
+        "a refused delete must not touch the container"
+    );
 
     c.delete(&["--force"]).ok();
     rt.cmd(["state", c.id()]).failed();
@@ -183,10 +201,16 @@ fn ps_lists_the_container_processes() {
         .iter()
         .filter_map(|p| p.as_i64())
         .collect();
-    assert!(pids.contains(&(pid as i64)), "init {pid} missing from {json}");
+    assert!(
+        pids.contains(&(pid as i64)),
+        "init {pid} missing from {json}"
+    );
     assert_eq!(pids.len(), 2, "sh and its sleep: {json}");
     for p in &pids {
-        assert!(fs::metadata(format!("/proc/{p}")).is_ok(), "{p} is not a live pid");
+        assert!(
+            fs::metadata(format!("/proc/{p}")).is_ok(),
+            "{p} is not a live pid"
+        );
     }
 
     let table = c.verb("ps", &[]).ok();
@@ -248,10 +272,16 @@ fn exec_runs_in_the_container_and_returns_its_exit_code() {
     let words: Vec<&str> = out.out().split_whitespace().collect();
     assert_eq!(words.first(), Some(&"exec-host"), "{out}");
     let exec_pid: i32 = words.get(1).and_then(|w| w.parse().ok()).expect("pid");
-    assert!(exec_pid > 1, "exec'd process is in the container's pid namespace: {out}");
+    assert!(
+        exec_pid > 1,
+        "exec'd process is in the container's pid namespace: {out}"
+    );
     assert!(exec_pid < 100, "pid {exec_pid} looks like a host pid");
 
-    let env = c.exec(&["--env", "GREETING=hi", "--cwd", "/tmp"], &["sh", "-c", "echo $GREETING $(pwd)"]);
+    let env = c.exec(
+        &["--env", "GREETING=hi", "--cwd", "/tmp"],
+        &["sh", "-c", "echo $GREETING $(pwd)"],
+    );
     assert_eq!(env.ok().out(), "hi /tmp");
 }
 
@@ -300,7 +330,10 @@ fn exec_detach_writes_pid_file() {
     assert_eq!(cmdline.replace('\0', " ").trim(), "sleep 999");
     let json = c.verb("ps", &["--format", "json"]).ok().json();
     assert!(
-        json.as_array().unwrap().iter().any(|p| p.as_i64() == Some(pid as i64)),
+        json.as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p.as_i64() == Some(pid as i64)),
         "detached exec {pid} is not in the container: {json}"
     );
     c.delete(&["--force"]).ok();
@@ -313,10 +346,16 @@ fn spec_writes_a_config_that_run_accepts() {
     let mut bundle = Bundle::new("spec");
     let dir = bundle.path().to_str().unwrap().to_string();
     rt.cmd(["spec", "--bundle", dir.as_str()]).ok();
-    let text = fs::read_to_string(bundle.path().join("config.json")).expect("spec wrote config.json");
+    let text =
+        fs::read_to_string(bundle.path().join("config.json")).expect("spec wrote config.json");
     let mut config: serde_json::Value = serde_json::from_str(&text).expect("config.json is JSON");
     assert_eq!(config["root"]["path"], "rootfs", "{config}");
-    assert!(config["ociVersion"].as_str().is_some_and(|v| v.starts_with("1.")), "{config}");
+    assert!(
+        config["ociVersion"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("1.")),
+        "{config}"
+    );
     let namespaces: Vec<&str> = config["linux"]["namespaces"]
         .as_array()
         .expect("namespaces")
@@ -341,12 +380,18 @@ fn features_reports_oci_versions() {
     let rt = Runtime::new();
     let json = rt.cmd(["features"]).ok().json();
     for key in ["ociVersionMin", "ociVersionMax"] {
-        let v = json[key].as_str().unwrap_or_else(|| panic!("{key} missing: {json}"));
+        let v = json[key]
+            .as_str()
+            .unwrap_or_else(|| panic!("{key} missing: {json}"));
         assert!(v.starts_with("1."), "{key} = {v}");
     }
-    let namespaces = json["linux"]["namespaces"].as_array().expect("linux.namespaces");
+    let namespaces = json["linux"]["namespaces"]
+        .as_array()
+        .expect("linux.namespaces");
     assert!(namespaces.iter().any(|n| n == "user"), "{json}");
-    assert!(json["hooks"].as_array().is_some_and(|h| h.iter().any(|x| x == "createRuntime")));
+    assert!(json["hooks"]
+        .as_array()
+        .is_some_and(|h| h.iter().any(|x| x == "createRuntime")));
 }
 
 #[test]
@@ -363,11 +408,15 @@ fn events_stats_reports_memory_cpu_and_pids() {
     let data = &json["data"];
     assert_eq!(data["pids"]["current"], 2, "sh + sleep: {json}");
     assert!(
-        data["memory"]["usage"]["usage"].as_u64().is_some_and(|u| u > 0),
+        data["memory"]["usage"]["usage"]
+            .as_u64()
+            .is_some_and(|u| u > 0),
         "memory usage: {json}"
     );
     assert!(
-        data["cpu"]["usage"]["total"].as_u64().is_some_and(|u| u > 0),
+        data["cpu"]["usage"]["total"]
+            .as_u64()
+            .is_some_and(|u| u > 0),
         "cpu usage: {json}"
     );
 }
@@ -381,13 +430,23 @@ fn update_changes_live_cgroup_limits() {
     let c = rt.container(bundle);
     c.start_running();
     let inside = |file: &str| c.exec(&[], &["cat", file]).ok().out().to_string();
-    assert_eq!(c.cgroup_file("memory.limit_in_bytes").as_deref(), Some("67108864"));
+    assert_eq!(
+        c.cgroup_file("memory.limit_in_bytes").as_deref(),
+        Some("67108864")
+    );
     assert_eq!(c.cgroup_file("pids.max").as_deref(), Some("50"));
 
-    c.verb("update", &["--memory", "33554432", "--pids-limit", "20"]).ok();
-    assert_eq!(c.cgroup_file("memory.limit_in_bytes").as_deref(), Some("33554432"));
+    c.verb("update", &["--memory", "33554432", "--pids-limit", "20"])
+        .ok();
+    assert_eq!(
+        c.cgroup_file("memory.limit_in_bytes").as_deref(),
+        Some("33554432")
+    );
     assert_eq!(c.cgroup_file("pids.max").as_deref(), Some("20"));
-    assert_eq!(inside("/sys/fs/cgroup/memory/memory.limit_in_bytes"), "33554432");
+    assert_eq!(
+        inside("/sys/fs/cgroup/memory/memory.limit_in_bytes"),
+        "33554432"
+    );
     assert_eq!(inside("/sys/fs/cgroup/pids/pids.max"), "20");
 
     let resources = rt.scratch("resources.json");
@@ -396,8 +455,33 @@ fn update_changes_live_cgroup_limits() {
         json!({ "memory": { "limit": 48 << 20 }, "pids": { "limit": 30 } }).to_string(),
     )
     .unwrap();
-    c.verb("update", &["--resources", resources.to_str().unwrap()]).ok();
-    assert_eq!(c.cgroup_file("memory.limit_in_bytes").as_deref(), Some("50331648"));
+    c.verb("update", &["--resources", resources.to_str().unwrap()])
+        .ok();
+    assert_eq!(
+        c.cgroup_file("memory.limit_in_bytes").as_deref(),
+        Some("50331648")
+    );
     assert_eq!(c.cgroup_file("pids.max").as_deref(), Some("30"));
     assert_eq!(c.status(), "running");
+}
+
+/// The leak checks every other test relies on do see a live container's state directory,
+/// cgroups and processes.
+#[test]
+fn leak_check_sees_a_live_container() {
+    let rt = Runtime::new();
+    let mut bundle = Bundle::new("leak-check");
+    bundle.sh(LONG_RUNNING);
+    let c = rt.container(bundle);
+    c.start_running();
+    let left = c.leftovers().join("\n");
+    for kind in ["state:", "cgroup:", "process:"] {
+        assert!(left.contains(kind), "{kind} not detected:\n{left}");
+    }
+    for ctrl in ["memory", "pids", "cpu", "freezer"] {
+        assert!(
+            left.contains(&format!("/sys/fs/cgroup/{ctrl}/berth-test/")),
+            "{left}"
+        );
+    }
 }

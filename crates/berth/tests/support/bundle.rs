@@ -160,8 +160,16 @@ impl Bundle {
     }
 
     /// Appends a mount.
-    pub fn mount(&mut self, destination: &str, kind: &str, source: &str, options: &[&str]) -> &mut Self {
-        let mounts = self.config["mounts"].as_array_mut().expect("mounts is an array");
+    pub fn mount(
+        &mut self,
+        destination: &str,
+        kind: &str,
+        source: &str,
+        options: &[&str],
+    ) -> &mut Self {
+        let mounts = self.config["mounts"]
+            .as_array_mut()
+            .expect("mounts is an array");
         mounts.push(json!({
             "destination": destination, "type": kind, "source": source, "options": options,
         }));
@@ -244,12 +252,23 @@ impl Bundle {
 /// directories, and /etc/passwd and /etc/group with root and a uid-1000 user.
 fn make_rootfs(rootfs: &Path) {
     for dir in [
-        "bin", "dev", "etc", "home/user", "proc", "root", "sys", "tmp", "usr", "var", "mnt",
+        "bin",
+        "dev",
+        "etc",
+        "home/user",
+        "proc",
+        "root",
+        "sys",
+        "tmp",
+        "usr",
+        "var",
+        "mnt",
     ] {
         fs::create_dir_all(rootfs.join(dir)).expect("rootfs dir");
     }
     fs::set_permissions(rootfs.join("tmp"), fs::Permissions::from_mode(0o1777)).expect("chmod tmp");
-    fs::copy(BUSYBOX, rootfs.join("bin/busybox")).expect("copy busybox (is busybox-static installed?)");
+    fs::copy(BUSYBOX, rootfs.join("bin/busybox"))
+        .expect("copy busybox (is busybox-static installed?)");
     for applet in applets() {
         if applet != "busybox" {
             symlink("busybox", rootfs.join("bin").join(applet)).expect("applet symlink");
@@ -288,9 +307,20 @@ fn applets() -> &'static [String] {
 /// capability being present and then removed).
 fn default_config(id: &str) -> Value {
     let caps = json!([
-        "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
-        "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
-        "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE"
+        "CAP_CHOWN",
+        "CAP_DAC_OVERRIDE",
+        "CAP_FSETID",
+        "CAP_FOWNER",
+        "CAP_MKNOD",
+        "CAP_NET_RAW",
+        "CAP_SETGID",
+        "CAP_SETUID",
+        "CAP_SETFCAP",
+        "CAP_SETPCAP",
+        "CAP_NET_BIND_SERVICE",
+        "CAP_SYS_CHROOT",
+        "CAP_KILL",
+        "CAP_AUDIT_WRITE"
     ]);
     json!({
         "ociVersion": "1.0.2",

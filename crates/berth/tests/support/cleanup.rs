@@ -186,7 +186,9 @@ pub fn process_gone(pid: i32) -> bool {
     loop {
         let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
         // The state letter follows the parenthesised command name.
-        let state = stat.rsplit_once(") ").and_then(|(_, rest)| rest.chars().next());
+        let state = stat
+            .rsplit_once(") ")
+            .and_then(|(_, rest)| rest.chars().next());
         if matches!(state, None | Some('Z') | Some('X')) {
             return true;
         }

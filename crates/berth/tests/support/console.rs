@@ -29,7 +29,9 @@ impl ConsoleSocket {
             .expect("socket dir");
         let path = dir.path().join("console.sock");
         let listener = UnixListener::bind(&path).expect("bind console socket");
-        listener.set_nonblocking(true).expect("nonblocking listener");
+        listener
+            .set_nonblocking(true)
+            .expect("nonblocking listener");
         ConsoleSocket {
             _dir: dir,
             path,
@@ -49,7 +51,10 @@ impl ConsoleSocket {
             match self.listener.accept() {
                 Ok((stream, _)) => break stream,
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    assert!(Instant::now() < deadline, "nobody connected to the console socket");
+                    assert!(
+                        Instant::now() < deadline,
+                        "nobody connected to the console socket"
+                    );
                     std::thread::sleep(Duration::from_millis(5));
                 }
                 Err(e) => panic!("accept on console socket: {e}"),

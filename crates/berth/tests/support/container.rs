@@ -79,7 +79,10 @@ impl<'r> Container<'r> {
     /// The `status` field of `state ID`.
     #[track_caller]
     pub fn status(&self) -> String {
-        self.state()["status"].as_str().unwrap_or_default().to_string()
+        self.state()["status"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
     }
 
     /// The container's init pid from `state ID`.
@@ -141,7 +144,10 @@ impl<'r> Container<'r> {
             // Before `run` has created it, `state` fails: keep polling.
             let state = self.rt.cmd(["state", self.id()]);
             let status = if state.success() {
-                state.json()["status"].as_str().unwrap_or_default().to_string()
+                state.json()["status"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string()
             } else {
                 String::new()
             };
@@ -210,7 +216,9 @@ impl Drop for Container<'_> {
         // Best effort: the runtime first (it knows its own state), then by force.
         // Never panic here: this may run while a failed test unwinds.
         let mut cmd = self.rt.command(["delete", "--force", self.id()]);
-        cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
         if let Ok(mut child) = cmd.spawn() {
             if wait_timeout(&mut child, Duration::from_secs(10)).is_none() {
                 let _ = child.kill();

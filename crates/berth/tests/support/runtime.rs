@@ -196,7 +196,12 @@ impl Runtime {
                 read_lossy(&err_path)
             )
         });
-        outcome(command, status, read_lossy(&out_path), read_lossy(&err_path))
+        outcome(
+            command,
+            status,
+            read_lossy(&out_path),
+            read_lossy(&err_path),
+        )
     }
 
     /// A fresh file path in this runtime's scratch directory (pid files, process.json...).
