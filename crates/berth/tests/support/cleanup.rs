@@ -49,14 +49,14 @@ pub fn leftovers(root: &Path, id: &str, bundle: &Path, cgroups_path: &str) -> Ve
     for line in mounts_under(bundle) {
         found.push(format!("mount: {line}"));
     }
-    for pid in processes_in(&bundle.join("rootfs")) {
+    for pid in processes_in(&bundle.join("rootfs"), id) {
         found.push(format!("process: {pid} ({})", comm(pid)));
     }
     found
 }
 
 /// Kills and removes everything [`leftovers`] would report (best effort, never panics).
-pub fn force_clean(bundle: &Path, cgroups_path: &str) {
+pub fn force_clean(id: &str, bundle: &Path, cgroups_path: &str) {
     let dirs = cgroup_dirs(cgroups_path);
     // A frozen process cannot die; thaw first (v1 freezer and v2 cgroup.freeze).
     for dir in &dirs {
@@ -74,7 +74,7 @@ pub fn force_clean(bundle: &Path, cgroups_path: &str) {
             }
             pids.extend(procs_of(dir));
         }
-        pids.extend(processes_in(&bundle.join("rootfs")));
+        pids.extend(processes_in(&bundle.join("rootfs"), id));
         if pids.is_empty() || Instant::now() > deadline {
             break;
         }
@@ -122,8 +122,10 @@ fn mounts_under(bundle: &Path) -> Vec<String> {
 }
 
 /// Processes whose root or cwd is `rootfs` (compared by device and inode, because a
-/// pivoted process shows its root as `/`) or lies below it by path.
-fn processes_in(rootfs: &Path) -> Vec<i32> {
+/// pivoted process shows its root as `/`) or lies below it by path, and processes whose
+/// command line names the container id or the bundle (a runtime's init waiting for
+/// `start` before it has pivoted, a shim, a stuck `create`).
+fn processes_in(rootfs: &Path, id: &str) -> Vec<i32> {
     let Ok(meta) = fs::metadata(rootfs) else {
         return Vec::new();
     };
@@ -148,7 +150,14 @@ fn processes_in(rootfs: &Path) -> Vec<i32> {
                 .unwrap_or(false);
             same_inode || below
         });
-        if inside {
+        let cmdline = fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        let named = cmdline.split(|b| *b == 0).any(|arg| {
+            let arg = String::from_utf8_lossy(arg);
+            arg == id
+                || arg.contains(&needle)
+                || rootfs.parent().is_some_and(|b| arg == b.to_string_lossy())
+        });
+        if inside || named {
             pids.push(pid);
         }
     }

@@ -225,7 +225,7 @@ impl Drop for Container<'_> {
                 let _ = child.wait();
             }
         }
-        force_clean(self.bundle.path(), &self.bundle.cgroups_path());
+        force_clean(self.id(), self.bundle.path(), &self.bundle.cgroups_path());
     }
 }
 

@@ -42,7 +42,11 @@ pub fn run(root: &StateRoot, args: RunArgs) -> anyhow::Result<i32> {
     let forwarder = SignalForwarder::install()?;
     let proxy = master
         .as_ref()
-        .map(|m| m.try_clone().map_err(anyhow::Error::from).and_then(terminal::Proxy::start))
+        .map(|m| {
+            m.try_clone()
+                .map_err(anyhow::Error::from)
+                .and_then(terminal::Proxy::start)
+        })
         .transpose()?;
     let status = forwarder.wait(Pid::from_raw(state.pid), master.as_ref().map(|m| m.as_fd()));
     drop(master);

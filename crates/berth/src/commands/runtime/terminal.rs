@@ -27,8 +27,13 @@ impl ConsoleReceiver {
         let mut name = [0u8; 4096];
         let mut iov = [IoSliceMut::new(&mut name)];
         let mut space = nix::cmsg_space!([std::os::fd::RawFd; 1]);
-        let msg = recvmsg::<()>(self.ours.as_raw_fd(), &mut iov, Some(&mut space), MsgFlags::MSG_CMSG_CLOEXEC)
-            .context("receive the container's terminal")?;
+        let msg = recvmsg::<()>(
+            self.ours.as_raw_fd(),
+            &mut iov,
+            Some(&mut space),
+            MsgFlags::MSG_CMSG_CLOEXEC,
+        )
+        .context("receive the container's terminal")?;
         for cmsg in msg.cmsgs().context("read the terminal message")? {
             if let ControlMessageOwned::ScmRights(fds) = cmsg {
                 if let Some(fd) = fds.first() {
@@ -56,7 +61,8 @@ impl Proxy {
         if let Some(mode) = &saved {
             let mut raw = mode.clone();
             termios::cfmakeraw(&mut raw);
-            termios::tcsetattr(stdin.as_fd(), SetArg::TCSANOW, &raw).context("set the terminal to raw mode")?;
+            termios::tcsetattr(stdin.as_fd(), SetArg::TCSANOW, &raw)
+                .context("set the terminal to raw mode")?;
             berth_runtime::container::copy_window_size(master.as_fd());
         }
         let mut input_side = master.try_clone().context("duplicate the terminal")?;
