@@ -485,3 +485,40 @@ fn leak_check_sees_a_live_container() {
         );
     }
 }
+
+#[test]
+fn kill_accepts_numbers_and_sig_names() {
+    let rt = Runtime::new();
+    for (n, signal) in ["15", "SIGTERM", "TERM"].into_iter().enumerate() {
+        let mut bundle = Bundle::new(&format!("kill-forms-{n}"));
+        bundle.sh(LONG_RUNNING);
+        let c = rt.container(bundle);
+        c.start_running();
+        c.kill(signal, &[]).ok();
+        c.wait_status("stopped");
+        c.delete(&[]).ok();
+        c.assert_nothing_left();
+    }
+}
+
+#[test]
+fn log_flag_writes_json_errors() {
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let path = log.path().to_str().unwrap().to_string();
+    let rt = Runtime::new().with_global_flags(&["--log", &path, "--log-format", "json"]);
+    rt.cmd(["state", "berth-test-no-such-container"]).failed();
+    let text = fs::read_to_string(log.path()).unwrap();
+    let line = text
+        .lines()
+        .last()
+        .unwrap_or_else(|| panic!("nothing logged"));
+    let entry: serde_json::Value = serde_json::from_str(line).expect("a JSON log line");
+    assert_eq!(entry["level"], "error", "{entry}");
+    assert!(
+        entry["msg"].as_str().is_some_and(
+            |m| m.contains("berth-test-no-such-container") || m.contains("does not exist")
+        ),
+        "{entry}"
+    );
+    assert!(entry["time"].is_string(), "{entry}");
+}
