@@ -230,4 +230,3 @@ fn set_keepcaps(keep: bool) -> Result<(), ProcessError> {
         source,
     })
 }
-

@@ -1,0 +1,1 @@
+//! reference (skeleton: being written).
