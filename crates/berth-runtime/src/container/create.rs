@@ -96,9 +96,7 @@ pub fn create(root: &StateRoot, options: CreateOptions) -> Result<ContainerState
     let cgroup = CgroupManager::new(cgroups_path, &options.id)?;
     cgroup.create()?;
     cleanup.cgroup = Some(cgroup.clone());
-    if let Some(resources) = linux.and_then(|l| l.resources().as_ref()) {
-        cgroup.apply(resources)?;
-    }
+    cgroup.apply(&super::devices::effective_resources(spec))?;
     let listener = if options.start_immediately {
         None
     } else {
