@@ -852,3 +852,35 @@ fn network_namespace_has_only_loopback() {
     let out = sh(Bundle::new("netns-own"), "ls /sys/class/net");
     assert_eq!(out, "lo");
 }
+
+#[test]
+fn listed_namespaces_are_new_and_unlisted_ones_shared() {
+    let kinds = ["pid", "net", "ipc", "uts", "mnt", "cgroup", "user"];
+    let host: Vec<String> = kinds
+        .iter()
+        .map(|k| {
+            fs::read_link(format!("/proc/self/ns/{k}"))
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    let script = kinds
+        .iter()
+        .map(|k| format!("readlink /proc/self/ns/{k}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let out = sh(Bundle::new("ns-inodes"), &script);
+    let inside: Vec<&str> = out.lines().collect();
+    for (i, kind) in kinds.iter().enumerate() {
+        // The default config lists pid, network, ipc, uts and mount.
+        let new = i < 5;
+        assert_eq!(
+            inside[i] != host[i],
+            new,
+            "{kind}: inside {} host {}",
+            inside[i],
+            host[i]
+        );
+    }
+}
