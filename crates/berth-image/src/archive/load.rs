@@ -404,7 +404,7 @@ impl Collector<'_> {
             if !self.content().contains(&digest) {
                 return Err(ArchiveError::Missing(super::blob_path(&digest)));
             }
-            let compression = manifest::layer_compression(&layer.media_type().to_string())
+            let compression = manifest::layer_compression(layer.media_type().as_ref())
                 .map_or_else(|| sniff(self.content(), &digest), Ok)?;
             let actual = diff_id(self.content(), &digest, compression)?;
             if actual != expected {

@@ -96,6 +96,9 @@ pub fn is_non_distributable(media_type: &str) -> bool {
 }
 
 /// A parsed manifest.
+// Few are alive at a time (one per image being read), so the size difference between the
+// variants costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Manifest {
     /// A single-platform image manifest (OCI or Docker schema 2).
@@ -162,10 +165,16 @@ struct Probe {
 /// Parses a manifest or index. `content_type` is the `Content-Type` it was served with
 /// (ignoring parameters), if any; the document's own `mediaType` wins when both are set.
 pub fn parse(bytes: &[u8], content_type: Option<&str>) -> Result<Manifest, ManifestError> {
-    let probe: Probe = serde_json::from_slice(bytes).map_err(|source| ManifestError::Json {
-        kind: "manifest",
-        source,
-    })?;
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|source| ManifestError::Json {
+            kind: "manifest",
+            source,
+        })?;
+    let probe: Probe =
+        serde_json::from_value(value.clone()).map_err(|source| ManifestError::Json {
+            kind: "manifest",
+            source,
+        })?;
     let content_type = content_type
         .map(|t| t.split(';').next().unwrap_or(t).trim())
         .filter(|t| !t.is_empty() && *t != "application/json");
@@ -189,31 +198,63 @@ pub fn parse(bytes: &[u8], content_type: Option<&str>) -> Result<Manifest, Manif
         // OCI allows the media type to be absent: the shape decides.
         None => probe.manifests.is_some() && probe.config.is_none(),
     };
+    // Descriptors are checked on the raw JSON first, so that an error names the field.
     if is_index {
+        validate_list(&value, "manifests")?;
         let index: ImageIndex =
-            serde_json::from_slice(bytes).map_err(|source| ManifestError::Json {
+            serde_json::from_value(value).map_err(|source| ManifestError::Json {
                 kind: "image index",
                 source,
             })?;
-        for (i, d) in index.manifests().iter().enumerate() {
-            validate_descriptor(d, &format!("manifests[{i}]"))?;
-        }
         Ok(Manifest::Index(index))
     } else {
+        validate_descriptor(value.get("config"), "config")?;
+        validate_list(&value, "layers")?;
+        if let Some(subject) = value.get("subject") {
+            validate_descriptor(Some(subject), "subject")?;
+        }
         let manifest: ImageManifest =
-            serde_json::from_slice(bytes).map_err(|source| ManifestError::Json {
+            serde_json::from_value(value).map_err(|source| ManifestError::Json {
                 kind: "image manifest",
                 source,
             })?;
-        validate_descriptor(manifest.config(), "config")?;
-        for (i, d) in manifest.layers().iter().enumerate() {
-            validate_descriptor(d, &format!("layers[{i}]"))?;
-        }
-        if let Some(subject) = manifest.subject() {
-            validate_descriptor(subject, "subject")?;
-        }
         Ok(Manifest::Image(manifest))
     }
+}
+
+fn validate_list(value: &serde_json::Value, field: &str) -> Result<(), ManifestError> {
+    let list = value
+        .get(field)
+        .and_then(|l| l.as_array())
+        .ok_or_else(|| invalid(field, "missing, or not an array"))?;
+    for (i, d) in list.iter().enumerate() {
+        validate_descriptor(Some(d), &format!("{field}[{i}]"))?;
+    }
+    Ok(())
+}
+
+fn validate_descriptor(d: Option<&serde_json::Value>, field: &str) -> Result<(), ManifestError> {
+    let d = d
+        .filter(|d| d.is_object())
+        .ok_or_else(|| invalid(field, "missing, or not a descriptor object"))?;
+    let digest = d.get("digest").and_then(|v| v.as_str()).unwrap_or_default();
+    if digest.parse::<Digest>().is_err() {
+        return Err(invalid(
+            &format!("{field}.digest"),
+            format!("`{digest}` is not a sha256 or sha512 digest in canonical form"),
+        ));
+    }
+    if d.get("size").and_then(|v| v.as_u64()).is_none() {
+        return Err(invalid(
+            &format!("{field}.size"),
+            "must be a non-negative integer",
+        ));
+    }
+    let media_type = d.get("mediaType").and_then(|v| v.as_str());
+    if media_type.is_none_or(str::is_empty) {
+        return Err(invalid(&format!("{field}.mediaType"), "must be set"));
+    }
+    Ok(())
 }
 
 /// Parses an image manifest, refusing indexes.
@@ -232,22 +273,6 @@ pub fn descriptor_digest(descriptor: &Descriptor) -> Result<Digest, ManifestErro
         .to_string()
         .parse()
         .map_err(|e: crate::digest::InvalidDigest| invalid("digest", e.to_string()))
-}
-
-fn validate_descriptor(d: &Descriptor, field: &str) -> Result<(), ManifestError> {
-    descriptor_digest(d).map_err(|_| {
-        invalid(
-            &format!("{field}.digest"),
-            format!(
-                "`{}` is not a sha256 or sha512 digest in canonical form",
-                d.digest()
-            ),
-        )
-    })?;
-    if d.media_type().to_string().is_empty() {
-        return Err(invalid(&format!("{field}.mediaType"), "must not be empty"));
-    }
-    Ok(())
 }
 
 fn invalid(field: &str, problem: impl Into<String>) -> ManifestError {
@@ -272,3 +297,6 @@ pub fn canonical_json<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, serde_j
     value.sort_all_objects();
     serde_json::to_vec(&value)
 }
+
+#[cfg(test)]
+mod tests;
