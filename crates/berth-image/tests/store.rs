@@ -1,5 +1,7 @@
 //! The image store: names, resolution, rmi and prune semantics, concurrency, rebuild.
 
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
 use std::collections::HashSet;
 use std::sync::Arc;
 

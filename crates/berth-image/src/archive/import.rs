@@ -195,9 +195,15 @@ pub fn import(
         Ok(entries)
     })();
     let Tee { diff, out, .. } = tee;
-    let entries = scanned.map_err(io_err("read the rootfs tarball (is it a tar?)"));
     let writer = out.finish().map_err(io_err("compress the layer"))?;
-    if entries? == 0 {
+    let entries = match scanned {
+        Ok(entries) => entries,
+        Err(e) => {
+            writer.discard();
+            return Err(io_err("read the rootfs tarball (is it a tar?)")(e));
+        }
+    };
+    if entries == 0 {
         writer.discard();
         return Err(ArchiveError::Invalid {
             member: "rootfs".into(),

@@ -83,8 +83,8 @@ pub fn load(store: &ImageStore, input: impl Read) -> Result<Vec<LoadedImage>, Ar
             tar::EntryType::Symlink => {
                 let target = link_target(&entry, &raw)?;
                 let parent = Path::new(&path).parent().unwrap_or(Path::new(""));
-                let joined = parent.join(target).to_string_lossy().into_owned();
-                let resolved = clean_path(&joined)?.ok_or(ArchiveError::UnsafePath(raw))?;
+                let resolved = resolve_symlink(parent, &target)
+                    .ok_or_else(|| ArchiveError::UnsafePath(format!("{raw} -> {target}")))?;
                 collector.members.insert(path, Member::Link(resolved));
             }
             tar::EntryType::Link => {
@@ -159,6 +159,23 @@ fn clean_path(raw: &str) -> Result<Option<String>, ArchiveError> {
         }
     }
     Ok((!parts.is_empty()).then(|| parts.join("/")))
+}
+
+/// Where a relative symlink in directory `parent` points, inside the archive; `None`
+/// if it is absolute or climbs out (docker writes `../<id>/layer.tar` for shared layers).
+fn resolve_symlink(parent: &Path, target: &str) -> Option<String> {
+    let mut parts: Vec<String> = Vec::new();
+    for component in parent.join(target).components() {
+        match component {
+            Component::Normal(part) => parts.push(part.to_string_lossy().into_owned()),
+            Component::CurDir => {}
+            Component::ParentDir => {
+                parts.pop()?;
+            }
+            Component::RootDir | Component::Prefix(_) => return None,
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join("/"))
 }
 
 impl Collector<'_> {
