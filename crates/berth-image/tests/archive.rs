@@ -218,6 +218,38 @@ fn docker_archive_has_docker_manifest_json() {
 }
 
 #[test]
+fn multi_platform_index_round_trips() {
+    let (_a, source) = store();
+    let none = ConfigChanges::default();
+    let amd64 = archive::import(&source, &rootfs_tar("amd64")[..], None, &none).unwrap();
+    let arm64 = archive::import(&source, &rootfs_tar("arm64")[..], None, &none).unwrap();
+    let descriptor = |image: &berth_image::store::Image, arch: &str| {
+        let size = source.content().size(&image.digest).unwrap();
+        serde_json::json!({"mediaType": manifest::OCI_MANIFEST, "size": size,
+            "digest": image.digest.to_string(), "platform": {"os": "linux", "architecture": arch}})
+    };
+    let index = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2, "mediaType": manifest::OCI_INDEX,
+        "manifests": [descriptor(&arm64, "arm64"), descriptor(&amd64, "amd64")],
+    }))
+    .unwrap();
+    let index = source.content().put(&index).unwrap();
+    source.tag(&reference("multi:1"), &index).unwrap();
+    for format in [Format::DockerArchive, Format::OciLayout] {
+        let bytes = archive::save(&source, &["multi:1"], Vec::new(), format).unwrap();
+        let (_b, target) = store();
+        let loaded = archive::load(&target, &bytes[..]).unwrap();
+        assert_eq!(loaded.len(), 1);
+        assert_eq!(loaded[0].digest, index);
+        assert_eq!(target.resolve("multi:1").unwrap(), index);
+        // Both platforms travel, not only the host's.
+        assert!(target.content().contains(&arm64.digest));
+        assert!(target.content().contains(&arm64.config_digest));
+        assert_eq!(target.list().unwrap().len(), 1);
+    }
+}
+
+#[test]
 fn oci_layout_directory_round_trip() {
     let (_a, source) = store();
     let (base, _) = two_images(&source);

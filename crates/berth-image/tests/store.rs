@@ -403,3 +403,78 @@ fn commit_image_is_deterministic_and_checks_layers() {
         .unwrap_err();
     assert!(matches!(err, StoreError::MissingBlob(_)));
 }
+
+/// A manifest for `arch` with one layer, stored but not recorded as an image.
+fn put_platform_manifest(store: &ImageStore, arch: &str, file: &str) -> (Digest, usize) {
+    let (layer, diff_id) = put_layer(store, file, arch.as_bytes());
+    let config = serde_json::to_vec(&serde_json::json!({
+        "architecture": arch, "os": "linux",
+        "rootfs": {"type": "layers", "diff_ids": [diff_id.to_string()]},
+    }))
+    .unwrap();
+    let config_digest = store.content().put(&config).unwrap();
+    let manifest = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": berth_image::manifest::DOCKER_MANIFEST,
+        "config": {"mediaType": berth_image::manifest::DOCKER_CONFIG,
+                   "size": config.len(), "digest": config_digest.to_string()},
+        "layers": [layer],
+    }))
+    .unwrap();
+    (store.content().put(&manifest).unwrap(), manifest.len())
+}
+
+/// A Docker manifest list for amd64 and arm64 with an attestation entry, tagged `multi:1`.
+fn put_index(store: &ImageStore) -> (Digest, Digest, Digest) {
+    let (amd64, amd64_size) = put_platform_manifest(store, "amd64", "x86");
+    let (arm64, arm64_size) = put_platform_manifest(store, "arm64", "arm");
+    let index = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": berth_image::manifest::DOCKER_MANIFEST_LIST,
+        "manifests": [
+            {"mediaType": berth_image::manifest::DOCKER_MANIFEST, "size": arm64_size,
+             "digest": arm64.to_string(), "platform": {"os": "linux", "architecture": "arm64", "variant": "v8"}},
+            {"mediaType": berth_image::manifest::DOCKER_MANIFEST, "size": 100,
+             "digest": Digest::sha256_of(b"attestation").to_string(),
+             "annotations": {"vnd.docker.reference.type": "attestation-manifest",
+                             "vnd.docker.reference.digest": amd64.to_string()},
+             "platform": {"os": "unknown", "architecture": "unknown"}},
+            {"mediaType": berth_image::manifest::DOCKER_MANIFEST, "size": amd64_size,
+             "digest": amd64.to_string(), "platform": {"os": "linux", "architecture": "amd64"}},
+        ],
+    }))
+    .unwrap();
+    let index = store.content().put(&index).unwrap();
+    store.tag(&reference("multi:1"), &index).unwrap();
+    (index, amd64, arm64)
+}
+
+#[test]
+fn an_index_resolves_to_the_platform_manifest() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ImageStore::open(dir.path()).unwrap();
+    let (index, amd64, arm64) = put_index(&store);
+    let arm = store
+        .image_for(&index, &"linux/arm64".parse().unwrap())
+        .unwrap();
+    assert_eq!(arm.digest, index);
+    assert_eq!(arm.manifest_digest, arm64);
+    assert_eq!(arm.config.architecture().to_string(), "arm64");
+    assert!(matches!(
+        store.image_for(&index, &"linux/s390x".parse().unwrap()),
+        Err(StoreError::NoMatchingPlatform { .. })
+    ));
+    if cfg!(target_arch = "x86_64") {
+        let host = store.get("multi:1").unwrap();
+        assert_eq!(host.manifest_digest, amd64);
+        let list = store.list().unwrap();
+        assert_eq!(list.len(), 1);
+        assert_eq!(list[0].manifest_digest, index);
+        assert_eq!(list[0].id, host.config_digest);
+    }
+    // Removing the index removes its platform manifests and their blobs.
+    let blobs_before = store.content().list().unwrap().len();
+    assert_eq!(blobs_before, 7);
+    store.remove("multi:1", false).unwrap();
+    assert!(store.content().list().unwrap().is_empty());
+}

@@ -8,9 +8,10 @@ use std::path::{Component, Path};
 use oci_spec::image::{Descriptor, ImageIndex, ImageManifestBuilder, MediaType, SCHEMA_VERSION};
 use serde::Deserialize;
 
+use super::verify::{sniff, verify_layers};
 use super::{io_err, ArchiveError, ANNOTATION_IMAGE_NAME, ANNOTATION_REF_NAME};
 use crate::content::ContentStore;
-use crate::digest::{Digest, Hasher};
+use crate::digest::Digest;
 use crate::manifest::{self, Compression, Manifest};
 use crate::reference::Reference;
 use crate::store::{ImageStore, CONFIG_LIMIT};
@@ -313,7 +314,7 @@ impl Collector<'_> {
                 return Err(ArchiveError::Missing(super::blob_path(&digest)));
             }
             let image = self.store.image(&digest)?;
-            self.verify_layers(&image.layers, &image.config)?;
+            verify_layers(self.content(), &image.layers, &image.config)?;
             let mut names = Vec::new();
             let annotations = descriptor.annotations().clone().unwrap_or_default();
             if let Some(name) = annotations.get(ANNOTATION_IMAGE_NAME) {
@@ -360,7 +361,7 @@ impl Collector<'_> {
             })?;
             layers.push(Descriptor::new(MediaType::from(media_type), size, oci));
         }
-        self.verify_layers(&layers, &config)?;
+        verify_layers(self.content(), &layers, &config)?;
         let config_oci =
             manifest::oci_digest(&config_digest).map_err(|source| ArchiveError::Manifest {
                 member: entry.config.clone(),
@@ -390,49 +391,6 @@ impl Collector<'_> {
             &config_digest,
             entry.repo_tags.as_deref().unwrap_or_default(),
         )
-    }
-
-    /// Checks that the layers are present and uncompress to the config's diff ids.
-    fn verify_layers(
-        &self,
-        layers: &[Descriptor],
-        config: &oci_spec::image::ImageConfiguration,
-    ) -> Result<(), ArchiveError> {
-        let diff_ids = manifest::diff_ids(config).map_err(|source| ArchiveError::Config {
-            member: "config".into(),
-            source,
-        })?;
-        if diff_ids.len() != layers.len() {
-            return Err(ArchiveError::Invalid {
-                member: "config".into(),
-                problem: format!(
-                    "{} layers but {} diff ids in rootfs.diff_ids",
-                    layers.len(),
-                    diff_ids.len()
-                ),
-            });
-        }
-        for (layer, expected) in layers.iter().zip(diff_ids) {
-            let digest =
-                manifest::descriptor_digest(layer).map_err(|source| ArchiveError::Manifest {
-                    member: "layers".into(),
-                    source,
-                })?;
-            if !self.content().contains(&digest) {
-                return Err(ArchiveError::Missing(super::blob_path(&digest)));
-            }
-            let compression = manifest::layer_compression(layer.media_type().as_ref())
-                .map_or_else(|| sniff(self.content(), &digest), Ok)?;
-            let actual = diff_id(self.content(), &digest, compression)?;
-            if actual != expected {
-                return Err(ArchiveError::DiffIdMismatch {
-                    layer: digest,
-                    expected,
-                    actual,
-                });
-            }
-        }
-        Ok(())
     }
 
     /// Records image `digest` under `names` (or untagged).
@@ -489,62 +447,4 @@ fn blob_digest(path: &str) -> Option<Result<Digest, ArchiveError>> {
                 problem: "blob name is not a digest".into(),
             }),
     )
-}
-
-/// The compression of a stored blob, from its magic bytes.
-fn sniff(content: &ContentStore, digest: &Digest) -> Result<Compression, ArchiveError> {
-    let mut head = [0u8; 4];
-    let mut file = content.open_blob(digest)?;
-    let mut filled = 0;
-    while filled < head.len() {
-        let n = file
-            .read(&mut head[filled..])
-            .map_err(io_err(format!("read blob `{digest}`")))?;
-        if n == 0 {
-            break;
-        }
-        filled += n;
-    }
-    Ok(match head {
-        [0x1f, 0x8b, _, _] => Compression::Gzip,
-        [0x28, 0xb5, 0x2f, 0xfd] => Compression::Zstd,
-        _ => Compression::None,
-    })
-}
-
-/// The digest of a layer's uncompressed tar.
-pub(super) fn diff_id(
-    content: &ContentStore,
-    digest: &Digest,
-    compression: Compression,
-) -> Result<Digest, ArchiveError> {
-    if compression == Compression::None {
-        return Ok(digest.clone());
-    }
-    let file = io::BufReader::new(content.open_blob(digest)?);
-    let mut reader: Box<dyn Read> = match compression {
-        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(file)),
-        Compression::Zstd => Box::new(
-            zstd::stream::read::Decoder::with_buffer(file)
-                .map_err(io_err(format!("decompress layer `{digest}`")))?,
-        ),
-        Compression::None => Box::new(file),
-    };
-    let mut hasher = HashWriter(Hasher::new());
-    io::copy(&mut reader, &mut hasher).map_err(io_err(format!("decompress layer `{digest}`")))?;
-    Ok(hasher.0.finish())
-}
-
-/// An `io::Write` that only hashes.
-pub(super) struct HashWriter(pub Hasher);
-
-impl io::Write for HashWriter {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.update(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
 }

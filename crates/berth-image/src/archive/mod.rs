@@ -11,6 +11,7 @@
 mod import;
 mod load;
 mod save;
+mod verify;
 
 pub use import::{import, ConfigChanges};
 pub use load::{load, load_oci_dir, LoadedImage};
