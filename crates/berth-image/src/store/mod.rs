@@ -384,6 +384,7 @@ impl ImageStore {
             Err(StoreError::Corrupt { .. }) => Names::default(),
             Err(e) => return Err(e),
         };
+        names.images.retain(|d| self.content.contains(d));
         names.images.extend(images.iter().cloned());
         let present = names.images.clone();
         names.names.retain(|_, d| present.contains(d));
