@@ -128,9 +128,9 @@ impl Server {
                 source,
             })?;
         if !auth.enabled() {
+            let addr = listener.local_addr().unwrap_or(config.listen);
             eprintln!(
-                "berth-registry: no authentication configured: serving only on loopback {}",
-                config.listen
+                "berth-registry: no authentication configured: serving only on loopback {addr}"
             );
         }
         let app = Arc::new(AppState {
