@@ -132,7 +132,7 @@ pub enum AuthMode {
     /// htpasswd basic auth on every request.
     Basic(Htpasswd),
     /// Bearer tokens from the token endpoint, which checks htpasswd (or none: anonymous).
-    Token(Htpasswd, TokenIssuer),
+    Token(Htpasswd, Box<TokenIssuer>),
 }
 
 /// Decides what each request may do.
@@ -227,7 +227,8 @@ impl Authorizer {
             AuthMode::Basic(h) => (h, None),
             AuthMode::Token(h, i) => (h, Some(i)),
         };
-        let creds = credentials(headers).map_err(|e| self.unauthorized(realm_base, scope.clone(), &e.message))?;
+        let creds = credentials(headers)
+            .map_err(|e| self.unauthorized(realm_base, scope.clone(), &e.message))?;
         match creds {
             Credentials::None => Ok((None, None)),
             Credentials::Basic(..) => basic_identity(htpasswd, headers)
@@ -235,11 +236,15 @@ impl Authorizer {
                 .map_err(|e| self.unauthorized(realm_base, scope, &e.message)),
             Credentials::Bearer(token) => {
                 let Some(issuer) = issuer else {
-                    return Err(self.unauthorized(realm_base, scope, "bearer tokens are not enabled"));
+                    return Err(self.unauthorized(
+                        realm_base,
+                        scope,
+                        "bearer tokens are not enabled",
+                    ));
                 };
-                let claims = issuer
-                    .verify(&token)
-                    .map_err(|e| self.unauthorized(realm_base, scope, &format!("invalid token: {e}")))?;
+                let claims = issuer.verify(&token).map_err(|e| {
+                    self.unauthorized(realm_base, scope, &format!("invalid token: {e}"))
+                })?;
                 let user = Some(claims.sub.clone()).filter(|s| !s.is_empty());
                 Ok((user, Some(claims)))
             }

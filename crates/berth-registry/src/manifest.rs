@@ -103,7 +103,11 @@ pub fn parse(bytes: &[u8], content_type: Option<&str>) -> Result<ManifestInfo, A
     let is_index = match media_type.as_str() {
         OCI_MANIFEST | DOCKER_MANIFEST => false,
         OCI_INDEX | DOCKER_LIST => true,
-        other => return Err(invalid(format!("unsupported manifest media type `{other}`"))),
+        other => {
+            return Err(invalid(format!(
+                "unsupported manifest media type `{other}`"
+            )))
+        }
     };
     let mut info = ManifestInfo {
         media_type,
@@ -119,8 +123,12 @@ pub fn parse(bytes: &[u8], content_type: Option<&str>) -> Result<ManifestInfo, A
             .ok_or_else(|| invalid("index has no `manifests`"))?;
         info.children = manifests.into_iter().map(|d| d.digest).collect();
     } else {
-        let config = raw.config.ok_or_else(|| invalid("manifest has no `config`"))?;
-        let layers = raw.layers.ok_or_else(|| invalid("manifest has no `layers`"))?;
+        let config = raw
+            .config
+            .ok_or_else(|| invalid("manifest has no `config`"))?;
+        let layers = raw
+            .layers
+            .ok_or_else(|| invalid("manifest has no `layers`"))?;
         if info.artifact_type.is_none() {
             info.artifact_type = config.media_type.clone();
         }

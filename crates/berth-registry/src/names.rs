@@ -18,10 +18,11 @@ pub fn check_name(name: &str) -> Result<(), ApiError> {
     if valid {
         Ok(())
     } else {
-        Err(
-            ApiError::new(ErrorCode::NameInvalid, format!("invalid repository name `{name}`"))
-                .detail(serde_json::json!({ "name": name })),
+        Err(ApiError::new(
+            ErrorCode::NameInvalid,
+            format!("invalid repository name `{name}`"),
         )
+        .detail(serde_json::json!({ "name": name })))
     }
 }
 

@@ -57,7 +57,11 @@ fn load_tls(tls: &TlsConfig) -> Result<TlsAcceptor, RegistryError> {
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| invalid("TLS certificate", &tls.cert, e))?;
     if certs.is_empty() {
-        return Err(invalid("TLS certificate", &tls.cert, "no certificate found"));
+        return Err(invalid(
+            "TLS certificate",
+            &tls.cert,
+            "no certificate found",
+        ));
     }
     let key = rustls_pemfile::private_key(&mut key_pem.as_slice())
         .map_err(|e| invalid("TLS key", &tls.key, e))?
@@ -92,7 +96,7 @@ fn authorizer(config: &ServerConfig) -> Result<Authorizer, RegistryError> {
                 Some(h) => h,
                 None => Htpasswd::empty(),
             };
-            AuthMode::Token(htpasswd, issuer)
+            AuthMode::Token(htpasswd, Box::new(issuer))
         }
         (None, Some(h)) => AuthMode::Basic(h),
         (None, None) => AuthMode::None,
@@ -121,12 +125,13 @@ impl Server {
             path: config.root.clone(),
             source: std::io::Error::other(e),
         })??;
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .map_err(|source| RegistryError::Bind {
-                addr: config.listen.to_string(),
-                source,
-            })?;
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| RegistryError::Bind {
+                    addr: config.listen.to_string(),
+                    source,
+                })?;
         if !auth.enabled() {
             let addr = listener.local_addr().unwrap_or(config.listen);
             eprintln!(

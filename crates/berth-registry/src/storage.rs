@@ -18,7 +18,8 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::{self, File, FileTimes};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
 
 use berth_image::content::ContentStore;
@@ -54,7 +55,8 @@ pub struct Storage {
     root: PathBuf,
     content: ContentStore,
     repos: RwLock<BTreeMap<String, Repo>>,
-    epoch_seen: Mutex<Option<SystemTime>>,
+    /// The gc epoch file's mtime (ns since the epoch, 0: absent) when the cache was loaded.
+    epoch_seen: AtomicU64,
 }
 
 /// A held gc lock (shared for manifest writes, exclusive for gc); released on drop.
@@ -87,10 +89,12 @@ pub(crate) fn epoch_path(root: &Path) -> PathBuf {
     root.join("gc-epoch")
 }
 
-fn epoch_of(root: &Path) -> Option<SystemTime> {
+fn epoch_of(root: &Path) -> u64 {
     fs::metadata(epoch_path(root))
         .and_then(|m| m.modified())
         .ok()
+        .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos() as u64)
 }
 
 /// Every repository name under `dir` (a directory with `_blobs`, `_manifests` or `_tags`).
@@ -152,7 +156,7 @@ impl Storage {
             root: root.to_path_buf(),
             content,
             repos: RwLock::new(BTreeMap::new()),
-            epoch_seen: Mutex::new(epoch_of(root)),
+            epoch_seen: AtomicU64::new(epoch_of(root)),
         };
         storage.reload();
         Ok(storage)
@@ -222,10 +226,7 @@ impl Storage {
     /// Reloads the cache if a gc ran since it was loaded (one `stat` per call).
     pub fn refresh_if_gc_ran(&self) {
         let now = epoch_of(&self.root);
-        let mut seen = self.epoch_seen.lock().unwrap_or_else(|e| e.into_inner());
-        if *seen != now {
-            *seen = now;
-            drop(seen);
+        if self.epoch_seen.swap(now, Ordering::AcqRel) != now {
             self.reload();
         }
     }
@@ -263,7 +264,12 @@ impl Storage {
             File::create(&path).map_err(io_err("create blob link", &path))?;
             sync_dir(dir);
         }
-        self.write(|r| r.entry(name.to_string()).or_default().blobs.insert(digest.clone()));
+        self.write(|r| {
+            r.entry(name.to_string())
+                .or_default()
+                .blobs
+                .insert(digest.clone())
+        });
         Ok(())
     }
 

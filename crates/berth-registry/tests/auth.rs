@@ -1,5 +1,6 @@
 //! Access: loopback-only without auth, htpasswd basic auth, the token flow with public and
 //! private repositories, DENIED, TLS.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns: a failed step fails the test
 
 mod common;
 
@@ -115,7 +116,12 @@ async fn basic_auth_and_policy() {
     assert_eq!(r.status(), 401);
 }
 
-async fn token(c: &reqwest::Client, base: &str, creds: Option<(&str, &str)>, scope: &str) -> String {
+async fn token(
+    c: &reqwest::Client,
+    base: &str,
+    creds: Option<(&str, &str)>,
+    scope: &str,
+) -> String {
     let mut req = c.get(format!("{base}/token?service=berth-registry&scope={scope}"));
     if let Some((u, p)) = creds {
         req = req.basic_auth(u, Some(p));
@@ -133,7 +139,10 @@ async fn token_flow_with_public_and_private_repositories() {
     let c = client();
     let r = c.get(format!("{}/v2/", s.base)).send().await.unwrap();
     assert_eq!(r.status(), 401);
-    let challenge = r.headers()["www-authenticate"].to_str().unwrap().to_string();
+    let challenge = r.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_string();
     assert_eq!(
         challenge,
         format!(
@@ -164,9 +173,20 @@ async fn token_flow_with_public_and_private_repositories() {
     assert_eq!(error_code(r).await, "UNAUTHORIZED");
 
     // alice pushes an image with a push token.
-    let alice = token(&c, &s.base, Some(("alice", "alice-pw")), "repository:team/app:pull,push").await;
-    let pub_alice =
-        token(&c, &s.base, Some(("alice", "alice-pw")), "repository:library/x:pull,push").await;
+    let alice = token(
+        &c,
+        &s.base,
+        Some(("alice", "alice-pw")),
+        "repository:team/app:pull,push",
+    )
+    .await;
+    let pub_alice = token(
+        &c,
+        &s.base,
+        Some(("alice", "alice-pw")),
+        "repository:library/x:pull,push",
+    )
+    .await;
     let data = b"layer";
     let d = digest_of(data);
     for (repo, t) in [("team/app", &alice), ("library/x", &pub_alice)] {
@@ -214,7 +234,13 @@ async fn token_flow_with_public_and_private_repositories() {
     assert_eq!(r.status(), 401);
 
     // bob may pull but not push team/app: his push token lacks push -> DENIED.
-    let bob = token(&c, &s.base, Some(("bob", "bob-pw")), "repository:team/app:pull,push").await;
+    let bob = token(
+        &c,
+        &s.base,
+        Some(("bob", "bob-pw")),
+        "repository:team/app:pull,push",
+    )
+    .await;
     let r = c
         .get(format!("{}/v2/team/app/blobs/{d}", s.base))
         .bearer_auth(&bob)
@@ -237,7 +263,14 @@ async fn tls() {
     let dir = tempfile::tempdir().unwrap();
     let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
     let status = std::process::Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"])
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+        ])
         .args(["-nodes", "-days", "1", "-subj", "/CN=localhost"])
         .args(["-addext", "subjectAltName=IP:127.0.0.1"])
         .args(["-addext", "basicConstraints=critical,CA:FALSE"])

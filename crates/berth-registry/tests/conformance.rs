@@ -1,5 +1,6 @@
 //! The distribution API against an in-process server: every route, error code,
 //! pagination, ranges, chunk order, mounts, referrers.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns: a failed step fails the test
 
 mod common;
 
@@ -31,14 +32,22 @@ async fn blobs_head_get_range_delete() {
 
     let r = c.head(&url).send().await.unwrap();
     assert_eq!(r.status(), 200);
-    assert_eq!(r.headers()["content-length"], data.len().to_string().as_str());
+    assert_eq!(
+        r.headers()["content-length"],
+        data.len().to_string().as_str()
+    );
     assert_eq!(r.headers()["docker-content-digest"], digest.as_str());
 
     let r = c.get(&url).send().await.unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.bytes().await.unwrap().as_ref(), &data[..]);
 
-    let r = c.get(&url).header("Range", "bytes=10-19").send().await.unwrap();
+    let r = c
+        .get(&url)
+        .header("Range", "bytes=10-19")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 206);
     assert_eq!(
         r.headers()["content-range"],
@@ -46,11 +55,21 @@ async fn blobs_head_get_range_delete() {
     );
     assert_eq!(r.bytes().await.unwrap().as_ref(), &data[10..20]);
 
-    let r = c.get(&url).header("Range", "bytes=2999990-").send().await.unwrap();
+    let r = c
+        .get(&url)
+        .header("Range", "bytes=2999990-")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 206);
     assert_eq!(r.bytes().await.unwrap().as_ref(), &data[2_999_990..]);
 
-    let r = c.get(&url).header("Range", "bytes=5000000-").send().await.unwrap();
+    let r = c
+        .get(&url)
+        .header("Range", "bytes=5000000-")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 416);
 
     // Not linked to another repository, even though the store has it.
@@ -171,7 +190,11 @@ async fn chunked_upload_checks_order_and_digest() {
         .send()
         .await
         .unwrap();
-    let loc = format!("{}{}", s.base, start.headers()["location"].to_str().unwrap());
+    let loc = format!(
+        "{}{}",
+        s.base,
+        start.headers()["location"].to_str().unwrap()
+    );
     c.patch(&loc).body("abc").send().await.unwrap();
     let r = c
         .put(format!("{loc}?digest={}", digest_of(b"abd")))
@@ -187,7 +210,11 @@ async fn chunked_upload_checks_order_and_digest() {
         .send()
         .await
         .unwrap();
-    let loc = format!("{}{}", s.base, start.headers()["location"].to_str().unwrap());
+    let loc = format!(
+        "{}{}",
+        s.base,
+        start.headers()["location"].to_str().unwrap()
+    );
     assert_eq!(c.delete(&loc).send().await.unwrap().status(), 204);
     let r = c.patch(&loc).body("x").send().await.unwrap();
     assert_eq!(r.status(), 404);
@@ -250,7 +277,10 @@ async fn manifests_put_get_head_delete() {
         assert_eq!(digest_of(&body), digest);
         let r = c.head(&url).send().await.unwrap();
         assert_eq!(r.status(), 200);
-        assert_eq!(r.headers()["content-length"], body.len().to_string().as_str());
+        assert_eq!(
+            r.headers()["content-length"],
+            body.len().to_string().as_str()
+        );
     }
     // Delete the tag: the manifest stays by digest.
     let r = c
@@ -283,7 +313,13 @@ async fn bad_manifests_are_refused_with_the_right_code() {
         let c = c.clone();
         let url = format!("{}/v2/{repo}/manifests/{reference}", s.base);
         async move {
-            let r = c.put(url).header("Content-Type", ct).body(body).send().await.unwrap();
+            let r = c
+                .put(url)
+                .header("Content-Type", ct)
+                .body(body)
+                .send()
+                .await
+                .unwrap();
             let status = r.status().as_u16();
             (status, error_code(r).await)
         }
@@ -514,7 +550,10 @@ async fn referrers_and_subject() {
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0]["artifactType"], "application/vnd.example.sbom");
     assert_eq!(listed[0]["digest"], sigs[1].as_str());
-    assert_eq!(listed[0]["annotations"]["k"], "application/vnd.example.sbom");
+    assert_eq!(
+        listed[0]["annotations"]["k"],
+        "application/vnd.example.sbom"
+    );
     // Nothing refers to the layer's digest: an empty index, not an error.
     let r = c
         .get(format!("{}/v2/{repo}/referrers/{empty}", s.base))

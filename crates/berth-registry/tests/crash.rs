@@ -1,6 +1,7 @@
 //! Crash safety: the server runs as a child process (this test binary re-run with an
 //! environment variable, see `child_server`), is killed with SIGKILL mid-upload and
 //! mid-pull, and restarted on the same root.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns: a failed step fails the test
 
 mod common;
 
@@ -187,7 +188,10 @@ async fn killed_mid_pull_keeps_the_store_intact() {
     let manifest = push_image(&c, &server.base, "crash/pull", "v1", b"cfg", &[&layer]).await;
     let layer_digest = digest_of(&layer);
     let r = c
-        .get(format!("{}/v2/crash/pull/blobs/{layer_digest}", server.base))
+        .get(format!(
+            "{}/v2/crash/pull/blobs/{layer_digest}",
+            server.base
+        ))
         .send()
         .await
         .unwrap();
@@ -216,7 +220,10 @@ async fn killed_mid_pull_keeps_the_store_intact() {
         .unwrap();
     assert_eq!(r.headers()["docker-content-digest"], manifest.as_str());
     let got = c
-        .get(format!("{}/v2/crash/pull/blobs/{layer_digest}", server.base))
+        .get(format!(
+            "{}/v2/crash/pull/blobs/{layer_digest}",
+            server.base
+        ))
         .send()
         .await
         .unwrap()

@@ -1,4 +1,5 @@
 //! Garbage collection while the server runs.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns: a failed step fails the test
 
 mod common;
 
@@ -35,8 +36,24 @@ async fn gc_removes_unique_blobs_of_deleted_manifests_only() {
     let s = TestServer::open(root);
     let c = client();
     let shared: &[u8] = b"shared base layer";
-    let gone = push_image(&c, &s.base, "app/a", "v1", b"config a", &[shared, b"only in a"]).await;
-    let kept = push_image(&c, &s.base, "app/b", "v1", b"config b", &[shared, b"only in b"]).await;
+    let gone = push_image(
+        &c,
+        &s.base,
+        "app/a",
+        "v1",
+        b"config a",
+        &[shared, b"only in a"],
+    )
+    .await;
+    let kept = push_image(
+        &c,
+        &s.base,
+        "app/b",
+        "v1",
+        b"config b",
+        &[shared, b"only in b"],
+    )
+    .await;
     // An uploaded blob that no manifest references yet, and an upload in flight.
     let unreferenced_old = push_blob(&c, &s.base, "app/a", b"old and unreferenced").await;
     age_everything(&root.join("content"));
@@ -68,13 +85,22 @@ async fn gc_removes_unique_blobs_of_deleted_manifests_only() {
     let mut deleted_sorted = deleted.clone();
     deleted_sorted.sort();
     assert_eq!(deleted_sorted, expected);
-    for d in [digest_of(shared), digest_of(b"only in b"), kept.clone(), fresh.clone()] {
+    for d in [
+        digest_of(shared),
+        digest_of(b"only in b"),
+        kept.clone(),
+        fresh.clone(),
+    ] {
         assert!(in_store(root, &d), "{d} must survive");
     }
 
     // The running server sees the result: gone blobs are unknown, kept ones served.
     let r = c
-        .head(format!("{}/v2/app/a/blobs/{}", s.base, digest_of(b"only in a")))
+        .head(format!(
+            "{}/v2/app/a/blobs/{}",
+            s.base,
+            digest_of(b"only in a")
+        ))
         .send()
         .await
         .unwrap();
@@ -159,7 +185,10 @@ fn gc_waits_for_a_manifest_put_in_progress() {
         let report = gc(&r2, &GcOptions::default());
         tx.send(report.is_ok()).unwrap();
     });
-    assert!(rx.recv_timeout(Duration::from_millis(300)).is_err(), "gc must wait");
+    assert!(
+        rx.recv_timeout(Duration::from_millis(300)).is_err(),
+        "gc must wait"
+    );
     drop(flock);
     assert!(rx.recv_timeout(Duration::from_secs(10)).unwrap());
     t.join().unwrap();

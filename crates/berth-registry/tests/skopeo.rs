@@ -1,5 +1,6 @@
 //! skopeo (a real client) copies an image into the registry and back with identical
 //! digests, without auth, with basic auth, and with the token flow.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns: a failed step fails the test
 
 mod common;
 
@@ -25,7 +26,9 @@ fn layer(name: &str, content: &[u8]) -> Vec<u8> {
 
 fn write_blob(dir: &Path, bytes: &[u8]) -> String {
     let d = digest_of(bytes);
-    let path = dir.join("blobs/sha256").join(d.trim_start_matches("sha256:"));
+    let path = dir
+        .join("blobs/sha256")
+        .join(d.trim_start_matches("sha256:"));
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(path, bytes).unwrap();
     d

@@ -58,10 +58,7 @@ pub(super) async fn get(ctx: &Ctx, digest: &str) -> Result<Response, ApiError> {
     let size = storage
         .blob_size(&ctx.name, &digest)
         .ok_or_else(|| blob_unknown(&ctx.name, &digest))?;
-    let range = ctx
-        .headers
-        .get(header::RANGE)
-        .and_then(|v| v.to_str().ok());
+    let range = ctx.headers.get(header::RANGE).and_then(|v| v.to_str().ok());
     let range = match parse_range(range, size) {
         Ok(r) => r,
         Err(()) => {

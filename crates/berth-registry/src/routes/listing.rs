@@ -13,7 +13,10 @@ use crate::error::{ApiError, ErrorCode};
 fn page(ctx: &Ctx, all: Vec<String>) -> Result<(Vec<String>, bool), ApiError> {
     let n = match ctx.query.get("n") {
         Some(n) => Some(n.parse::<usize>().map_err(|_| {
-            ApiError::new(ErrorCode::Unsupported, format!("invalid `n` parameter `{n}`"))
+            ApiError::new(
+                ErrorCode::Unsupported,
+                format!("invalid `n` parameter `{n}`"),
+            )
         })?),
         None => None,
     };

@@ -70,12 +70,14 @@ pub(super) fn get(ctx: &Ctx, reference: &str) -> Result<Response, ApiError> {
 pub(super) async fn put(ctx: &Ctx, reference: &str, body: Body) -> Result<Response, ApiError> {
     ctx.authorize(Action::Push)?;
     let reference = parse_reference(reference)?;
-    let bytes = axum::body::to_bytes(body, MAX_MANIFEST_SIZE).await.map_err(|e| {
-        ApiError::new(
-            ErrorCode::ManifestInvalid,
-            format!("manifest body unreadable or over {MAX_MANIFEST_SIZE} bytes: {e}"),
-        )
-    })?;
+    let bytes = axum::body::to_bytes(body, MAX_MANIFEST_SIZE)
+        .await
+        .map_err(|e| {
+            ApiError::new(
+                ErrorCode::ManifestInvalid,
+                format!("manifest body unreadable or over {MAX_MANIFEST_SIZE} bytes: {e}"),
+            )
+        })?;
     let content_type = ctx
         .headers
         .get(header::CONTENT_TYPE)

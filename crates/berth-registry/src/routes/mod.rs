@@ -160,8 +160,11 @@ async fn dispatch(
         return finish(listing::catalog(&ctx));
     }
     let Some((name, resource)) = split_path(rest) else {
-        return ApiError::new(ErrorCode::NameUnknown, format!("no route for `{}`", uri.path()))
-            .into_response();
+        return ApiError::new(
+            ErrorCode::NameUnknown,
+            format!("no route for `{}`", uri.path()),
+        )
+        .into_response();
     };
     if let Err(e) = check_name(&name) {
         return e.into_response();
@@ -202,10 +205,11 @@ fn finish(result: Result<Response, ApiError>) -> Response {
 
 /// Parses a digest from a path or query, as DIGEST_INVALID when malformed.
 pub(crate) fn parse_digest(text: &str) -> Result<berth_image::digest::Digest, ApiError> {
-    text.parse().map_err(|e: berth_image::digest::InvalidDigest| {
-        ApiError::new(ErrorCode::DigestInvalid, e.to_string())
-            .detail(serde_json::json!({ "digest": text }))
-    })
+    text.parse()
+        .map_err(|e: berth_image::digest::InvalidDigest| {
+            ApiError::new(ErrorCode::DigestInvalid, e.to_string())
+                .detail(serde_json::json!({ "digest": text }))
+        })
 }
 
 /// Runs blocking disk work off the async threads.

@@ -41,7 +41,10 @@ fn accepted(ctx: &Ctx, uuid: &str, offset: u64) -> Response {
                 format!("/v2/{}/blobs/uploads/{uuid}", ctx.name),
             ),
             (header::RANGE, range_value(offset)),
-            (header::HeaderName::from_static("docker-upload-uuid"), uuid.to_string()),
+            (
+                header::HeaderName::from_static("docker-upload-uuid"),
+                uuid.to_string(),
+            ),
             (header::CONTENT_LENGTH, "0".to_string()),
         ],
     )
@@ -197,7 +200,12 @@ async fn put(ctx: &Ctx, uuid: &str, body: Body) -> Result<Response, ApiError> {
     let digest = ctx
         .query
         .get("digest")
-        .ok_or_else(|| ApiError::new(ErrorCode::DigestInvalid, "the `digest` parameter is required"))
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::DigestInvalid,
+                "the `digest` parameter is required",
+            )
+        })
         .and_then(|d| parse_digest(d))?;
     let session = ctx.app.uploads.session(&ctx.name, uuid)?;
     let mut slot = session.lock().await;

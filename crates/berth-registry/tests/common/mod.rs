@@ -1,5 +1,5 @@
 //! Shared test helpers: an in-process server on its own runtime, and push helpers.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)] // test helpers: a failed step should fail the test
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -145,7 +145,10 @@ pub async fn put_manifest(
         .await
         .unwrap();
     assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
-    let d = r.headers()["docker-content-digest"].to_str().unwrap().to_string();
+    let d = r.headers()["docker-content-digest"]
+        .to_str()
+        .unwrap()
+        .to_string();
     assert_eq!(d, digest_of(body.as_bytes()));
     d
 }
@@ -153,5 +156,8 @@ pub async fn put_manifest(
 /// The `errors[0].code` of an error response.
 pub async fn error_code(r: reqwest::Response) -> String {
     let v: serde_json::Value = r.json().await.unwrap();
-    v["errors"][0]["code"].as_str().unwrap_or_default().to_string()
+    v["errors"][0]["code"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
