@@ -160,9 +160,23 @@ impl Server {
     /// Serves until the task is dropped. Accept errors (such as running out of file
     /// descriptors) are retried after a pause rather than ending the server.
     pub async fn run(self) -> Result<(), RegistryError> {
+        self.run_until(std::future::pending()).await
+    }
+
+    /// Serves until `shutdown` completes (e.g. on Ctrl-C), then stops accepting
+    /// connections; requests already being served finish on their own tasks.
+    pub async fn run_until(
+        self,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) -> Result<(), RegistryError> {
         let service = TowerToHyperService::new(router(self.app.clone()));
+        tokio::pin!(shutdown);
         loop {
-            let (stream, _) = match self.listener.accept().await {
+            let accepted = tokio::select! {
+                accepted = self.listener.accept() => accepted,
+                () = &mut shutdown => return Ok(()),
+            };
+            let (stream, _) = match accepted {
                 Ok(conn) => conn,
                 Err(_) => {
                     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
