@@ -580,3 +580,26 @@ async fn metadata_survives_restart() {
         .unwrap();
     assert_eq!(r.headers()["docker-content-digest"], digest.as_str());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_pushes_of_the_same_blob() {
+    let (_d, s, c) = setup();
+    let data: Vec<u8> = (0..1_500_000u32).map(|i| (i % 241) as u8).collect();
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let (c, base, data) = (c.clone(), s.base.clone(), data.clone());
+        tasks.push(tokio::spawn(async move {
+            push_blob(&c, &base, &format!("same/r{i}"), &data).await
+        }));
+    }
+    let digest = digest_of(&data);
+    for (i, t) in tasks.into_iter().enumerate() {
+        assert_eq!(t.await.unwrap(), digest);
+        let r = c
+            .get(format!("{}/v2/same/r{i}/blobs/{digest}", s.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.bytes().await.unwrap().as_ref(), &data[..]);
+    }
+}
