@@ -29,6 +29,7 @@ pub mod error;
 mod fsutil;
 mod gc;
 mod manifest;
+mod mapped;
 mod names;
 pub mod policy;
 mod routes;
