@@ -38,7 +38,8 @@ pub(crate) type Session = Arc<tokio::sync::Mutex<Option<BlobWriter>>>;
 pub(crate) struct Uploads {
     dir: PathBuf,
     content: ContentStore,
-    sessions: Mutex<HashMap<String, Session>>,
+    /// uuid -> (repository, session).
+    sessions: Mutex<HashMap<String, (String, Session)>>,
 }
 
 pub(crate) fn ingest_ref(uuid: &str) -> String {
@@ -79,7 +80,7 @@ impl Uploads {
         })
     }
 
-    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, (String, Session)>> {
         self.sessions.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -91,11 +92,11 @@ impl Uploads {
         Ok((uuid, writer))
     }
 
-    /// Registers a started session's writer for later requests.
-    pub fn insert(&self, uuid: &str, writer: Option<BlobWriter>) -> Session {
+    /// Registers a started session of repository `name` for later requests.
+    pub fn insert(&self, name: &str, uuid: &str, writer: Option<BlobWriter>) {
         let session = Arc::new(tokio::sync::Mutex::new(writer));
-        self.map().insert(uuid.to_string(), session.clone());
-        session
+        self.map()
+            .insert(uuid.to_string(), (name.to_string(), session));
     }
 
     /// The session `uuid` of repository `name`: from memory, or (after a restart) from
@@ -104,14 +105,20 @@ impl Uploads {
         if uuid::Uuid::parse_str(uuid).is_err() {
             return Err(unknown(uuid));
         }
-        if let Some(s) = self.map().get(uuid) {
-            return Ok(s.clone());
+        if let Some((owner, s)) = self.map().get(uuid) {
+            // A session belongs to the repository it was started in.
+            return if owner == name {
+                Ok(s.clone())
+            } else {
+                Err(unknown(uuid))
+            };
         }
         match std::fs::read_to_string(self.dir.join(uuid)) {
             Ok(owner) if owner == name => Ok(self
                 .map()
                 .entry(uuid.to_string())
-                .or_insert_with(|| Arc::new(tokio::sync::Mutex::new(None)))
+                .or_insert_with(|| (owner, Arc::new(tokio::sync::Mutex::new(None))))
+                .1
                 .clone()),
             _ => Err(unknown(uuid)),
         }

@@ -204,6 +204,17 @@ async fn chunked_upload_checks_order_and_digest() {
     assert_eq!(r.status(), 400);
     assert_eq!(error_code(r).await, "DIGEST_INVALID");
 
+    // A session belongs to its repository.
+    let start = c
+        .post(format!("{}/v2/r/blobs/uploads/", s.base))
+        .send()
+        .await
+        .unwrap();
+    let path = start.headers()["location"].to_str().unwrap().to_string();
+    let elsewhere = format!("{}{}", s.base, path.replacen("/v2/r/", "/v2/q/", 1));
+    let r = c.patch(&elsewhere).body("x").send().await.unwrap();
+    assert_eq!(error_code(r).await, "BLOB_UPLOAD_UNKNOWN");
+
     // Cancel.
     let start = c
         .post(format!("{}/v2/r/blobs/uploads/", s.base))

@@ -105,7 +105,7 @@ async fn post(ctx: &Ctx, body: Body) -> Result<Response, ApiError> {
     let (uuid, writer) = blocking(move || app.uploads.start(&name)).await?;
     let Some(digest) = monolithic else {
         let offset = writer.offset();
-        ctx.app.uploads.insert(&uuid, Some(writer));
+        ctx.app.uploads.insert(&ctx.name, &uuid, Some(writer));
         return Ok(accepted(ctx, &uuid, offset));
     };
     let (writer, result) = append_body(writer, body).await;
