@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
@@ -18,6 +18,9 @@ use crate::storage::Storage;
 use crate::token::TokenIssuer;
 use crate::uploads::Uploads;
 use crate::{ServerConfig, TlsConfig};
+
+/// How long a connection may take to complete its TLS handshake or a request's headers.
+const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// A bound server, ready to [`run`](Server::run).
 pub struct Server {
@@ -187,13 +190,19 @@ impl Server {
             let service = service.clone();
             let tls = self.tls.clone();
             tokio::spawn(async move {
-                let http = hyper::server::conn::http1::Builder::new();
+                let mut http = hyper::server::conn::http1::Builder::new();
+                // A client that opens a connection and sends nothing (or stalls in its
+                // headers, or its TLS handshake) must not hold a task forever.
+                http.timer(TokioTimer::new())
+                    .header_read_timeout(HANDSHAKE_TIMEOUT);
                 match tls {
                     None => {
                         let _ = http.serve_connection(TokioIo::new(stream), service).await;
                     }
                     Some(acceptor) => {
-                        if let Ok(stream) = acceptor.accept(stream).await {
+                        let handshake =
+                            tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream));
+                        if let Ok(Ok(stream)) = handshake.await {
                             let _ = http.serve_connection(TokioIo::new(stream), service).await;
                         }
                     }

@@ -20,7 +20,7 @@ use futures_util::StreamExt;
 use tokio::task::JoinHandle;
 
 use crate::error::{ApiError, ErrorCode, RegistryError};
-use crate::fsutil::{io_err, remove_if_exists, write_atomic};
+use crate::fsutil::{io_err, remove_if_exists};
 
 /// How many bytes of a request body are gathered before one blocking write: large enough
 /// that the thread hand-off is negligible per byte, small enough to bound memory.
@@ -84,10 +84,16 @@ impl Uploads {
         self.sessions.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Starts a session for repository `name` (blocking: writes the marker).
-    pub fn start(&self, name: &str) -> Result<(String, BlobWriter), ApiError> {
+    /// Starts an upload for repository `name` (blocking). A session that later requests
+    /// continue (`resumable`) gets a marker; it is not fsynced: a marker lost or torn by
+    /// a crash only makes the session unknown, and the client starts a new one.
+    pub fn start(&self, name: &str, resumable: bool) -> Result<(String, BlobWriter), ApiError> {
         let uuid = uuid::Uuid::new_v4().to_string();
-        write_atomic(&self.dir.join(&uuid), name.as_bytes()).map_err(ApiError::internal)?;
+        if resumable {
+            let marker = self.dir.join(&uuid);
+            std::fs::write(&marker, name)
+                .map_err(|e| ApiError::internal(io_err("write upload marker", &marker)(e)))?;
+        }
         let writer = self.content.writer(&ingest_ref(&uuid))?;
         Ok((uuid, writer))
     }

@@ -102,7 +102,8 @@ async fn post(ctx: &Ctx, body: Body) -> Result<Response, ApiError> {
     };
     let app = ctx.app.clone();
     let name = ctx.name.clone();
-    let (uuid, writer) = blocking(move || app.uploads.start(&name)).await?;
+    let resumable = monolithic.is_none();
+    let (uuid, writer) = blocking(move || app.uploads.start(&name, resumable)).await?;
     let Some(digest) = monolithic else {
         let offset = writer.offset();
         ctx.app.uploads.insert(&ctx.name, &uuid, Some(writer));
