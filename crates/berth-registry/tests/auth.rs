@@ -17,9 +17,10 @@ const POLICY: &str = r#"{"default": "private", "repositories": {
 fn write_auth_files(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
     let htpasswd = dir.join("htpasswd");
     let lines = format!(
-        "alice:{}\nbob:{}\n",
+        "alice:{}\nbob:{}\ncarol:{}\n",
         bcrypt::hash("alice-pw", 4).unwrap(),
-        bcrypt::hash("bob-pw", 4).unwrap()
+        bcrypt::hash("bob-pw", 4).unwrap(),
+        bcrypt::hash("carol-pw", 4).unwrap()
     );
     std::fs::write(&htpasswd, lines).unwrap();
     let policy = dir.join("policy.json");
@@ -114,6 +115,30 @@ async fn basic_auth_and_policy() {
         .await
         .unwrap();
     assert_eq!(r.status(), 401);
+
+    // The catalog needs a user and lists only what that user may pull.
+    let catalog = format!("{}/v2/_catalog", s.base);
+    assert_eq!(c.get(&catalog).send().await.unwrap().status(), 401);
+    let list = |user: &'static str, pw: &'static str| {
+        let (c, url) = (c.clone(), catalog.clone());
+        async move {
+            let r = c.get(url).basic_auth(user, Some(pw)).send().await.unwrap();
+            let v: serde_json::Value = r.json().await.unwrap();
+            v["repositories"].clone()
+        }
+    };
+    assert_eq!(
+        list("alice", "alice-pw").await,
+        serde_json::json!(["library/x", "team/app"])
+    );
+    assert_eq!(
+        list("bob", "bob-pw").await,
+        serde_json::json!(["library/x", "team/app"])
+    );
+    assert_eq!(
+        list("carol", "carol-pw").await,
+        serde_json::json!(["library/x"])
+    );
 }
 
 async fn token(
