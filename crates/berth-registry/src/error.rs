@@ -1,7 +1,7 @@
 //! Errors: [`RegistryError`] for starting the server and for gc, [`ApiError`] for requests.
 //!
 //! `ApiError` is the one boundary where failures become the distribution spec's JSON error
-//! codes and HTTP statuses ([`ApiError::code`], [`ApiError::status`]).
+//! codes and HTTP statuses ([`ErrorCode::as_str`], [`ErrorCode::status`]).
 
 use std::io;
 use std::path::PathBuf;
