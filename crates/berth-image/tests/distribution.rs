@@ -1,5 +1,6 @@
 //! The distribution client against a real registry (Debian's docker-registry), a proxy
 //! that breaks and alters responses, and a scripted token server.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap is a failed test
 
 #[path = "distribution/fake.rs"]
 mod fake;
@@ -22,8 +23,8 @@ use berth_image::distribution::origins::BlobOrigins;
 use berth_image::distribution::pull::{pull, BoxError, LayerInfo, LayerUnpacker, PullOptions};
 use berth_image::distribution::push::{push, PushOptions};
 use berth_image::distribution::{
-    ClientOptions, CredentialStore, Credentials, DistributionError, ProgressEvent,
-    ProgressState, RegistryClient,
+    ClientOptions, CredentialStore, Credentials, DistributionError, ProgressEvent, ProgressState,
+    RegistryClient,
 };
 use berth_image::reference::Reference;
 
@@ -56,7 +57,12 @@ impl Events {
     }
 
     fn count(&self, matches: impl Fn(&ProgressState) -> bool) -> usize {
-        self.0.lock().unwrap().iter().filter(|e| matches(&e.state)).count()
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| matches(&e.state))
+            .count()
     }
 }
 
@@ -86,22 +92,31 @@ async fn push_then_pull_round_trips_both_flavours_skips_and_mounts() {
             origins: Some(origins.clone()),
             ..PushOptions::default()
         };
-        let pushed = push(&client, &local, &img.manifest, &target, &options).await.unwrap();
+        let pushed = push(&client, &local, &img.manifest, &target, &options)
+            .await
+            .unwrap();
         assert_eq!(pushed, img.manifest);
         assert_eq!(events.count(|s| *s == ProgressState::Pushed), 3);
 
         // Pull into a fresh store: identical digests and bytes.
         let fresh = ContentStore::open(dir.path().join(format!("fresh{i}"))).unwrap();
-        let pulled = pull(&client, &fresh, &target, &PullOptions::default()).await.unwrap();
+        let pulled = pull(&client, &fresh, &target, &PullOptions::default())
+            .await
+            .unwrap();
         assert_eq!(pulled.digest, img.manifest);
         assert_eq!(pulled.media_type, flavour.manifest);
         assert_eq!(pulled.config.digest, img.config);
         for d in img.all_digests() {
-            assert_eq!(fresh.read_blob(&d, 64 << 20).unwrap(), local.read_blob(&d, 64 << 20).unwrap());
+            assert_eq!(
+                fresh.read_blob(&d, 64 << 20).unwrap(),
+                local.read_blob(&d, 64 << 20).unwrap()
+            );
         }
         // By digest too.
         let by_digest = target.with_digest(img.manifest.clone());
-        let again = pull(&client, &fresh, &by_digest, &PullOptions::default()).await.unwrap();
+        let again = pull(&client, &fresh, &by_digest, &PullOptions::default())
+            .await
+            .unwrap();
         assert_eq!(again.manifest_digest, img.manifest);
 
         // A second push uploads nothing.
@@ -111,9 +126,14 @@ async fn push_then_pull_round_trips_both_flavours_skips_and_mounts() {
             origins: Some(origins.clone()),
             ..PushOptions::default()
         };
-        push(&client, &local, &img.manifest, &target, &options).await.unwrap();
+        push(&client, &local, &img.manifest, &target, &options)
+            .await
+            .unwrap();
         assert_eq!(events.count(|s| *s == ProgressState::LayerAlreadyExists), 3);
-        assert_eq!(events.count(|s| matches!(s, ProgressState::Pushed | ProgressState::Pushing { .. })), 0);
+        assert_eq!(
+            events.count(|s| matches!(s, ProgressState::Pushed | ProgressState::Pushing { .. })),
+            0
+        );
 
         // Another repository of the same registry: mounted, not uploaded.
         let other = reference(&registry.addr, &format!("elsewhere/copy{i}:latest"));
@@ -123,11 +143,21 @@ async fn push_then_pull_round_trips_both_flavours_skips_and_mounts() {
             origins: Some(origins.clone()),
             ..PushOptions::default()
         };
-        push(&client, &local, &img.manifest, &other, &options).await.unwrap();
+        push(&client, &local, &img.manifest, &other, &options)
+            .await
+            .unwrap();
         let from = format!("team/app{i}");
-        assert_eq!(events.count(|s| *s == ProgressState::Mounted { from: from.clone() }), 3);
-        assert_eq!(events.count(|s| matches!(s, ProgressState::Pushing { .. })), 0);
-        let pulled = pull(&client, &fresh, &other, &PullOptions::default()).await.unwrap();
+        assert_eq!(
+            events.count(|s| *s == ProgressState::Mounted { from: from.clone() }),
+            3
+        );
+        assert_eq!(
+            events.count(|s| matches!(s, ProgressState::Pushing { .. })),
+            0
+        );
+        let pulled = pull(&client, &fresh, &other, &PullOptions::default())
+            .await
+            .unwrap();
         assert_eq!(pulled.digest, img.manifest);
     }
     assert_eq!(client.tags("team/app0").await.unwrap(), vec!["v1"]);
@@ -138,15 +168,30 @@ async fn push_then_pull_round_trips_both_flavours_skips_and_mounts() {
         progress: events.options(),
         ..PullOptions::default()
     };
-    pull(&client, &local, &reference(&registry.addr, "team/app0:v1"), &options).await.unwrap();
+    pull(
+        &client,
+        &local,
+        &reference(&registry.addr, "team/app0:v1"),
+        &options,
+    )
+    .await
+    .unwrap();
     assert_eq!(events.count(|s| *s == ProgressState::AlreadyExists), 2);
 
-    let err = pull(&client, &local, &reference(&registry.addr, "team/app0:nope"), &PullOptions::default())
-        .await
-        .unwrap_err();
+    let err = pull(
+        &client,
+        &local,
+        &reference(&registry.addr, "team/app0:nope"),
+        &PullOptions::default(),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(
         err.to_string(),
-        format!("manifest unknown: {}/team/app0:nope not found", registry.addr)
+        format!(
+            "manifest unknown: {}/team/app0:nope not found",
+            registry.addr
+        )
     );
 }
 
@@ -159,42 +204,87 @@ async fn basic_auth_login_logout_and_wrong_password() {
     let target = reference(&registry.addr, "private/app:1");
 
     // Anonymous: refused with the login hint.
-    let err = push(&client(&registry.addr, None), &local, &img.manifest, &target, &PushOptions::default())
-        .await
-        .unwrap_err();
-    assert!(matches!(err, DistributionError::Unauthorized { .. }), "{err:?}");
+    let err = push(
+        &client(&registry.addr, None),
+        &local,
+        &img.manifest,
+        &target,
+        &PushOptions::default(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(err, DistributionError::Unauthorized { .. }),
+        "{err:?}"
+    );
     assert_eq!(
         err.to_string(),
-        format!("unauthorized: authentication required (run `berth login {}`)", registry.addr)
+        format!(
+            "unauthorized: authentication required (run `berth login {}`)",
+            registry.addr
+        )
     );
 
     let store = CredentialStore::at(dir.path().join("berth/config.json"));
     let err = store
-        .login(&registry.addr, creds("alice", "wrong"), ClientOptions::default())
+        .login(
+            &registry.addr,
+            creds("alice", "wrong"),
+            ClientOptions::default(),
+        )
         .await
         .unwrap_err();
-    assert!(matches!(err, DistributionError::Unauthorized { .. }), "{err:?}");
-    assert_eq!(store.get(&registry.addr).unwrap(), None, "a refused login is not saved");
+    assert!(
+        matches!(err, DistributionError::Unauthorized { .. }),
+        "{err:?}"
+    );
+    assert_eq!(
+        store.get(&registry.addr).unwrap(),
+        None,
+        "a refused login is not saved"
+    );
 
     store
-        .login(&registry.addr, creds("alice", "s3cret"), ClientOptions::default())
+        .login(
+            &registry.addr,
+            creds("alice", "s3cret"),
+            ClientOptions::default(),
+        )
         .await
         .unwrap();
     let saved = store.get(&registry.addr).unwrap().unwrap();
     assert_eq!(saved, creds("alice", "s3cret"));
 
     let authed = client(&registry.addr, Some(saved));
-    push(&authed, &local, &img.manifest, &target, &PushOptions::default()).await.unwrap();
+    push(
+        &authed,
+        &local,
+        &img.manifest,
+        &target,
+        &PushOptions::default(),
+    )
+    .await
+    .unwrap();
     let fresh = ContentStore::open(dir.path().join("fresh")).unwrap();
-    let pulled = pull(&authed, &fresh, &target, &PullOptions::default()).await.unwrap();
+    let pulled = pull(&authed, &fresh, &target, &PullOptions::default())
+        .await
+        .unwrap();
     assert_eq!(pulled.digest, img.manifest);
 
     assert!(store.logout(&registry.addr).unwrap());
     assert_eq!(store.get(&registry.addr).unwrap(), None);
-    let err = pull(&client(&registry.addr, None), &fresh, &target, &PullOptions::default())
-        .await
-        .unwrap_err();
-    assert!(matches!(err, DistributionError::Unauthorized { .. }), "{err:?}");
+    let err = pull(
+        &client(&registry.addr, None),
+        &fresh,
+        &target,
+        &PullOptions::default(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(err, DistributionError::Unauthorized { .. }),
+        "{err:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -205,7 +295,15 @@ async fn interrupted_pull_leaves_no_partial_blob_and_resumes_with_range() {
     let img = build(&local, &DOCKER, 3, 2 << 20);
     let direct = client(&registry.addr, None);
     let target = reference(&registry.addr, "resume/app:1");
-    push(&direct, &local, &img.manifest, &target, &PushOptions::default()).await.unwrap();
+    push(
+        &direct,
+        &local,
+        &img.manifest,
+        &target,
+        &PushOptions::default(),
+    )
+    .await
+    .unwrap();
 
     // Every download of the big layer is cut after 200 kB: after its bounded retries (each
     // resuming where the last stopped) the pull gives up.
@@ -215,11 +313,23 @@ async fn interrupted_pull_leaves_no_partial_blob_and_resumes_with_range() {
     let via_proxy = client(&proxy.addr, None);
     let store = ContentStore::open(dir.path().join("fresh")).unwrap();
     let target = reference(&proxy.addr, "resume/app:1");
-    let err = pull(&via_proxy, &store, &target, &PullOptions::default()).await.unwrap_err();
-    assert!(err.to_string().contains("resume/app") || err.to_string().contains("ended"), "{err}");
-    assert!(!store.contains(&img.layers[1]), "a partial blob must never be visible");
+    let err = pull(&via_proxy, &store, &target, &PullOptions::default())
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("resume/app") || err.to_string().contains("ended"),
+        "{err}"
+    );
+    assert!(
+        !store.contains(&img.layers[1]),
+        "a partial blob must never be visible"
+    );
     assert!(!store.list().unwrap().contains(&img.layers[1]));
-    assert_eq!(store.ingests().len(), 1, "the partial download is kept for resuming");
+    assert_eq!(
+        store.ingests().len(),
+        1,
+        "the partial download is kept for resuming"
+    );
     // Each retry resumed where the last stopped.
     assert!(proxy.seen("range: bytes="), "no Range request was made");
 
@@ -227,35 +337,56 @@ async fn interrupted_pull_leaves_no_partial_blob_and_resumes_with_range() {
     // retries, each a Range request from where the last stopped.
     proxy.faults.cut_after.store(700_000, Ordering::SeqCst);
     proxy.requests.lock().unwrap().clear();
-    let pulled = pull(&via_proxy, &store, &target, &PullOptions::default()).await.unwrap();
+    let pulled = pull(&via_proxy, &store, &target, &PullOptions::default())
+        .await
+        .unwrap();
     assert_eq!(pulled.digest, img.manifest);
     assert_eq!(
         store.read_blob(&img.layers[1], 64 << 20).unwrap(),
         local.read_blob(&img.layers[1], 64 << 20).unwrap()
     );
     assert!(store.ingests().is_empty());
-    let ranges = proxy.requests.lock().unwrap().iter().filter(|r| r.to_ascii_lowercase().contains("range: bytes=")).count();
+    let ranges = proxy
+        .requests
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|r| r.to_ascii_lowercase().contains("range: bytes="))
+        .count();
     assert!(ranges >= 2, "expected resumed requests, saw {ranges}");
 
-    // The registry killed mid-pull: the next pull succeeds.
+    // The registry killed mid-pull (the big layer held half-way by the proxy): the store
+    // holds only complete blobs, and a pull after the restart succeeds.
     let mut registry = registry;
     let store2 = ContentStore::open(dir.path().join("fresh2")).unwrap();
     proxy.faults.cut_after.store(0, Ordering::SeqCst);
+    proxy.faults.pause_after.store(500_000, Ordering::SeqCst);
     let pulling = {
         let store2 = store2.clone();
         let c = via_proxy.clone();
         let t = target.clone();
         tokio::spawn(async move { pull(&c, &store2, &t, &PullOptions::default()).await })
     };
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !proxy.faults.paused.load(Ordering::SeqCst) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the download never started"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(!store2.contains(&img.layers[1]));
     registry.restart();
-    // Whether this pull got through or not, the store holds only complete blobs.
+    proxy.faults.pause_after.store(0, Ordering::SeqCst);
+    proxy.faults.release.store(true, Ordering::SeqCst);
     let _ = pulling.await.unwrap();
     for d in store2.list().unwrap() {
         let bytes = store2.read_blob(&d, 64 << 20).unwrap();
         assert_eq!(Digest::sha256_of(&bytes), d);
     }
-    let pulled = pull(&via_proxy, &store2, &target, &PullOptions::default()).await.unwrap();
+    let pulled = pull(&via_proxy, &store2, &target, &PullOptions::default())
+        .await
+        .unwrap();
     assert_eq!(pulled.digest, img.manifest);
     for d in img.all_digests() {
         assert!(store2.contains(&d));
@@ -268,9 +399,15 @@ async fn altered_manifest_and_blob_bytes_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let local = ContentStore::open(dir.path().join("local")).unwrap();
     let img = build(&local, &OCI, 11, 1000);
-    push(&client(&registry.addr, None), &local, &img.manifest, &reference(&registry.addr, "bad/app:1"), &PushOptions::default())
-        .await
-        .unwrap();
+    push(
+        &client(&registry.addr, None),
+        &local,
+        &img.manifest,
+        &reference(&registry.addr, "bad/app:1"),
+        &PushOptions::default(),
+    )
+    .await
+    .unwrap();
     let proxy = Proxy::start(&registry.addr);
     let c = client(&proxy.addr, None);
     let store = ContentStore::open(dir.path().join("fresh")).unwrap();
@@ -278,20 +415,42 @@ async fn altered_manifest_and_blob_bytes_are_refused() {
     proxy.faults.corrupt.store(true, Ordering::SeqCst);
     proxy.target("/manifests/");
     for tag in ["bad/app:1".to_string(), format!("bad/app@{}", img.manifest)] {
-        let err = pull(&c, &store, &reference(&proxy.addr, &tag), &PullOptions::default())
-            .await
-            .unwrap_err();
-        assert!(matches!(err, DistributionError::DigestMismatch { .. }), "{err:?}");
-        assert!(err.to_string().starts_with("digest mismatch for manifest"), "{err}");
+        let err = pull(
+            &c,
+            &store,
+            &reference(&proxy.addr, &tag),
+            &PullOptions::default(),
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(err, DistributionError::DigestMismatch { .. }),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string().starts_with("digest mismatch for manifest"),
+            "{err}"
+        );
     }
 
     proxy.target(img.layers[0].hex());
-    let err = pull(&c, &store, &reference(&proxy.addr, "bad/app:1"), &PullOptions::default())
-        .await
-        .unwrap_err();
-    assert!(matches!(err, DistributionError::DigestMismatch { ref expected, .. } if *expected == img.layers[0]), "{err:?}");
+    let err = pull(
+        &c,
+        &store,
+        &reference(&proxy.addr, "bad/app:1"),
+        &PullOptions::default(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(err, DistributionError::DigestMismatch { ref expected, .. } if *expected == img.layers[0]),
+        "{err:?}"
+    );
     assert!(!store.contains(&img.layers[0]));
-    assert!(store.ingests().is_empty(), "a wrong blob is discarded, not resumed");
+    assert!(
+        store.ingests().is_empty(),
+        "a wrong blob is discarded, not resumed"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -303,25 +462,48 @@ async fn malformed_manifest_and_registry_errors_are_clear() {
             return (
                 200,
                 vec![
-                    ("Content-Type".into(), "application/vnd.oci.image.manifest.v1+json".into()),
+                    (
+                        "Content-Type".into(),
+                        "application/vnd.oci.image.manifest.v1+json".into(),
+                    ),
                     ("Docker-Content-Digest".into(), digest.to_string()),
                 ],
                 body.clone(),
             );
         }
         let error = br#"{"errors":[{"code":"NAME_UNKNOWN","message":"repository name not known to registry"}]}"#;
-        (404, vec![("Content-Type".into(), "application/json".into())], error.to_vec())
+        (
+            404,
+            vec![("Content-Type".into(), "application/json".into())],
+            error.to_vec(),
+        )
     });
     let c = client(&server.addr, None);
     let store = ContentStore::open(tempfile::tempdir().unwrap().keep()).unwrap();
-    let err = pull(&c, &store, &reference(&server.addr, "x/y:good"), &PullOptions::default())
-        .await
-        .unwrap_err();
-    assert!(matches!(err, DistributionError::BadManifest { .. }), "{err:?}");
-    assert!(err.to_string().starts_with(&format!("invalid manifest for `{}/x/y:good`", server.addr)), "{err}");
+    let err = pull(
+        &c,
+        &store,
+        &reference(&server.addr, "x/y:good"),
+        &PullOptions::default(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(err, DistributionError::BadManifest { .. }),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string()
+            .starts_with(&format!("invalid manifest for `{}/x/y:good`", server.addr)),
+        "{err}"
+    );
 
     let err = c.tags("x/y").await.unwrap_err();
-    assert!(err.to_string().contains("NAME_UNKNOWN: repository name not known to registry"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("NAME_UNKNOWN: repository name not known to registry"),
+        "{err}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -334,7 +516,11 @@ async fn bearer_token_flow_caches_tokens_per_scope() {
         if req.header("authorization") != Some("Basic Ym9iOnB3") {
             return (401, vec![], b"{}".to_vec());
         }
-        (200, vec![], br#"{"access_token":"tok-1","expires_in":300}"#.to_vec())
+        (
+            200,
+            vec![],
+            br#"{"access_token":"tok-1","expires_in":300}"#.to_vec(),
+        )
     });
     let manifest = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"a","digest":"sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855","size":0},"layers":[]}"#.to_vec();
     let challenge = format!(
@@ -343,35 +529,69 @@ async fn bearer_token_flow_caches_tokens_per_scope() {
     );
     let registry = FakeServer::start(move |req| {
         if req.header("authorization") != Some("Bearer tok-1") {
-            return (401, vec![("WWW-Authenticate".into(), challenge.clone())], b"{}".to_vec());
+            return (
+                401,
+                vec![("WWW-Authenticate".into(), challenge.clone())],
+                b"{}".to_vec(),
+            );
         }
         (
             200,
-            vec![("Content-Type".into(), "application/vnd.oci.image.manifest.v1+json".into())],
+            vec![(
+                "Content-Type".into(),
+                "application/vnd.oci.image.manifest.v1+json".into(),
+            )],
             manifest.clone(),
         )
     });
     let c = client(&registry.addr, Some(creds("bob", "pw")));
     for _ in 0..3 {
-        let m = c.get_manifest("lib/app", "latest", &["application/vnd.oci.image.manifest.v1+json"]).await.unwrap();
+        let m = c
+            .get_manifest(
+                "lib/app",
+                "latest",
+                &["application/vnd.oci.image.manifest.v1+json"],
+            )
+            .await
+            .unwrap();
         assert_eq!(m.media_type, "application/vnd.oci.image.manifest.v1+json");
     }
     {
         let requests = token_requests.lock().unwrap();
         assert_eq!(requests.len(), 1, "the token is cached: {requests:?}");
-        assert!(requests[0].contains("service=fake-registry"), "{}", requests[0]);
-        assert!(requests[0].contains("scope=repository%3Alib%2Fapp%3Apull"), "{}", requests[0]);
+        assert!(
+            requests[0].contains("service=fake-registry"),
+            "{}",
+            requests[0]
+        );
+        assert!(
+            requests[0].contains("scope=repository%3Alib%2Fapp%3Apull"),
+            "{}",
+            requests[0]
+        );
     }
     // Another scope needs another token.
-    c.get_manifest("lib/other", "latest", &["application/vnd.oci.image.manifest.v1+json"]).await.unwrap();
+    c.get_manifest(
+        "lib/other",
+        "latest",
+        &["application/vnd.oci.image.manifest.v1+json"],
+    )
+    .await
+    .unwrap();
     assert_eq!(token_requests.lock().unwrap().len(), 2);
 
     // Wrong credentials: the token server refuses, the user is told to log in.
     let wrong = client(&registry.addr, Some(creds("bob", "nope")));
-    let err = wrong.get_manifest("lib/app", "latest", &[]).await.unwrap_err();
+    let err = wrong
+        .get_manifest("lib/app", "latest", &[])
+        .await
+        .unwrap_err();
     assert_eq!(
         err.to_string(),
-        format!("unauthorized: authentication required (run `berth login {}`)", registry.addr)
+        format!(
+            "unauthorized: authentication required (run `berth login {}`)",
+            registry.addr
+        )
     );
 }
 
@@ -385,7 +605,10 @@ struct DirUnpacker {
 
 impl LayerUnpacker for DirUnpacker {
     fn is_unpacked(&self, layer: &LayerInfo) -> bool {
-        self.root.join("layers").join(layer.chain_id.as_ref().unwrap().hex()).exists()
+        self.root
+            .join("layers")
+            .join(layer.chain_id.as_ref().unwrap().hex())
+            .exists()
     }
 
     fn unpack(&self, layer: &LayerInfo, reader: &mut dyn Read) -> Result<(), BoxError> {
@@ -415,7 +638,9 @@ impl LayerUnpacker for DirUnpacker {
         std::fs::create_dir_all(self.root.join("layers"))?;
         std::fs::rename(
             self.root.join("pending").join(layer.index.to_string()),
-            self.root.join("layers").join(layer.chain_id.as_ref().unwrap().hex()),
+            self.root
+                .join("layers")
+                .join(layer.chain_id.as_ref().unwrap().hex()),
         )?;
         self.commits.lock().unwrap().push(layer.index);
         Ok(())
@@ -434,7 +659,9 @@ async fn layers_are_unpacked_in_the_same_pass_and_committed_base_first() {
     let img = build(&local, &OCI, 21, 1 << 20);
     let c = client(&registry.addr, None);
     let target = reference(&registry.addr, "unpack/app:1");
-    push(&c, &local, &img.manifest, &target, &PushOptions::default()).await.unwrap();
+    push(&c, &local, &img.manifest, &target, &PushOptions::default())
+        .await
+        .unwrap();
 
     let unpacker = Arc::new(DirUnpacker {
         root: dir.path().join("snapshots"),
@@ -450,7 +677,13 @@ async fn layers_are_unpacked_in_the_same_pass_and_committed_base_first() {
     assert_eq!(*unpacker.commits.lock().unwrap(), vec![0, 1]);
     assert_eq!(unpacker.streamed.load(Ordering::SeqCst), 2);
     let chain0 = img.diff_ids[0].hex().to_string();
-    let hello = std::fs::read_to_string(dir.path().join("snapshots/layers").join(chain0).join("etc/hello")).unwrap();
+    let hello = std::fs::read_to_string(
+        dir.path()
+            .join("snapshots/layers")
+            .join(chain0)
+            .join("etc/hello"),
+    )
+    .unwrap();
     assert_eq!(hello, "hello 21\n");
 
     // Everything present: nothing is unpacked again.

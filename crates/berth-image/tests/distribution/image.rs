@@ -100,7 +100,9 @@ pub fn build(store: &ContentStore, flavour: &Flavour, seed: u64, big: usize) -> 
             {"mediaType": flavour.layer, "digest": layer_digests[1].to_string(), "size": l2.len()},
         ]
     });
-    let manifest = store.put(&serde_json::to_vec_pretty(&manifest).unwrap()).unwrap();
+    let manifest = store
+        .put(&serde_json::to_vec_pretty(&manifest).unwrap())
+        .unwrap();
     TestImage {
         manifest,
         config: config_digest,

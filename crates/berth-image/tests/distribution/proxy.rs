@@ -16,6 +16,12 @@ pub struct Faults {
     pub cut_after: AtomicU64,
     /// Flip the last byte of the response.
     pub corrupt: AtomicBool,
+    /// Hold the response after this many bytes (0 = never) until `release` is set.
+    pub pause_after: AtomicU64,
+    /// Set while a response is held.
+    pub paused: AtomicBool,
+    /// Lets held responses go on.
+    pub release: AtomicBool,
 }
 
 pub struct Proxy {
@@ -33,7 +39,12 @@ impl Proxy {
         let faults = Arc::new(Faults::default());
         let requests = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
-        let (upstream, f, r, s) = (upstream.to_string(), faults.clone(), requests.clone(), stop.clone());
+        let (upstream, f, r, s) = (
+            upstream.to_string(),
+            faults.clone(),
+            requests.clone(),
+            stop.clone(),
+        );
         thread::spawn(move || {
             for conn in listener.incoming() {
                 if s.load(Ordering::SeqCst) {
@@ -59,11 +70,10 @@ impl Proxy {
     }
 
     pub fn seen(&self, needle: &str) -> bool {
-        self.requests
-            .lock()
-            .unwrap()
-            .iter()
-            .any(|r| r.to_ascii_lowercase().contains(&needle.to_ascii_lowercase()))
+        self.requests.lock().unwrap().iter().any(|r| {
+            r.to_ascii_lowercase()
+                .contains(&needle.to_ascii_lowercase())
+        })
     }
 }
 
@@ -90,13 +100,22 @@ fn read_head(conn: &mut TcpStream) -> std::io::Result<(String, Vec<u8>)> {
     }
 }
 
-fn handle(mut client: TcpStream, upstream: &str, faults: &Faults, log: &Mutex<Vec<String>>) -> std::io::Result<()> {
+fn handle(
+    mut client: TcpStream,
+    upstream: &str,
+    faults: &Faults,
+    log: &Mutex<Vec<String>>,
+) -> std::io::Result<()> {
     let (head, rest) = read_head(&mut client)?;
     log.lock().unwrap().push(head.clone());
     let mut lines: Vec<&str> = head.trim_end().split("\r\n").collect();
     lines.retain(|l| !l.to_ascii_lowercase().starts_with("connection:"));
     let head = format!("{}\r\nConnection: close\r\n\r\n", lines.join("\r\n"));
-    let path = lines.first().and_then(|l| l.split(' ').nth(1)).unwrap_or("").to_string();
+    let path = lines
+        .first()
+        .and_then(|l| l.split(' ').nth(1))
+        .unwrap_or("")
+        .to_string();
     let mut server = TcpStream::connect(upstream)?;
     server.write_all(head.as_bytes())?;
     server.write_all(&rest)?;
@@ -124,6 +143,24 @@ fn handle(mut client: TcpStream, upstream: &str, faults: &Faults, log: &Mutex<Ve
                 break;
             }
             let n = n.min((cut - sent) as usize);
+            client.write_all(&buf[..n])?;
+            sent += n as u64;
+        }
+    } else if applies && faults.pause_after.load(Ordering::SeqCst) > 0 {
+        let pause = faults.pause_after.load(Ordering::SeqCst);
+        let mut sent = 0u64;
+        let mut buf = [0u8; 16384];
+        loop {
+            if sent >= pause && !faults.release.load(Ordering::SeqCst) {
+                faults.paused.store(true, Ordering::SeqCst);
+                while !faults.release.load(Ordering::SeqCst) {
+                    thread::sleep(std::time::Duration::from_millis(10));
+                }
+            }
+            let n = server.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
             client.write_all(&buf[..n])?;
             sent += n as u64;
         }
