@@ -10,17 +10,17 @@ mod image;
 mod proxy;
 #[path = "distribution/registry.rs"]
 mod registry;
+#[path = "distribution/unpacker.rs"]
+mod unpacker;
 
-use std::io::Read;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use berth_image::content::ContentStore;
-use berth_image::digest::{Digest, Hasher};
+use berth_image::digest::Digest;
 use berth_image::distribution::origins::BlobOrigins;
-use berth_image::distribution::pull::{pull, BoxError, LayerInfo, LayerUnpacker, PullOptions};
+use berth_image::distribution::pull::{pull, PullOptions};
 use berth_image::distribution::push::{push, PushOptions};
 use berth_image::distribution::{
     ClientOptions, CredentialStore, Credentials, DistributionError, ProgressEvent, ProgressState,
@@ -32,6 +32,7 @@ use fake::FakeServer;
 use image::{build, DOCKER, OCI};
 use proxy::Proxy;
 use registry::Registry;
+use unpacker::DirUnpacker;
 
 fn client(addr: &str, credentials: Option<Credentials>) -> RegistryClient {
     let options = ClientOptions {
@@ -593,62 +594,6 @@ async fn bearer_token_flow_caches_tokens_per_scope() {
             registry.addr
         )
     );
-}
-
-/// Unpacks gzip tars into `<root>/pending/<index>`, verifying the diffID; commit moves them
-/// to `<root>/layers/<chain id>` and records the order.
-struct DirUnpacker {
-    root: PathBuf,
-    commits: Mutex<Vec<usize>>,
-    streamed: AtomicUsize,
-}
-
-impl LayerUnpacker for DirUnpacker {
-    fn is_unpacked(&self, layer: &LayerInfo) -> bool {
-        self.root
-            .join("layers")
-            .join(layer.chain_id.as_ref().unwrap().hex())
-            .exists()
-    }
-
-    fn unpack(&self, layer: &LayerInfo, reader: &mut dyn Read) -> Result<(), BoxError> {
-        struct Hashing<'a>(&'a mut dyn Read, Hasher);
-        impl Read for Hashing<'_> {
-            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-                let n = self.0.read(buf)?;
-                self.1.update(&buf[..n]);
-                Ok(n)
-            }
-        }
-        self.streamed.fetch_add(1, Ordering::SeqCst);
-        let target = self.root.join("pending").join(layer.index.to_string());
-        std::fs::create_dir_all(&target)?;
-        let gz = flate2::read::GzDecoder::new(reader);
-        let mut hashing = Hashing(Box::leak(Box::new(gz)), Hasher::new());
-        tar::Archive::new(&mut hashing).unpack(&target)?;
-        std::io::copy(&mut hashing, &mut std::io::sink())?;
-        if Some(hashing.1.finish()) != layer.diff_id {
-            std::fs::remove_dir_all(&target)?;
-            return Err("diffID mismatch".into());
-        }
-        Ok(())
-    }
-
-    fn commit(&self, layer: &LayerInfo) -> Result<(), BoxError> {
-        std::fs::create_dir_all(self.root.join("layers"))?;
-        std::fs::rename(
-            self.root.join("pending").join(layer.index.to_string()),
-            self.root
-                .join("layers")
-                .join(layer.chain_id.as_ref().unwrap().hex()),
-        )?;
-        self.commits.lock().unwrap().push(layer.index);
-        Ok(())
-    }
-
-    fn abort(&self, layer: &LayerInfo) {
-        let _ = std::fs::remove_dir_all(self.root.join("pending").join(layer.index.to_string()));
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -23,9 +23,11 @@ pub mod client;
 pub mod credentials;
 mod error;
 pub mod origins;
+mod platform;
 pub mod progress;
 pub mod pull;
 pub mod push;
+mod tee;
 mod transport;
 pub mod wire;
 

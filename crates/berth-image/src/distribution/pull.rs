@@ -10,20 +10,19 @@
 //! pull leaves no half-image behind.
 
 use std::io::{Read, Write};
-use std::str::FromStr;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use bytes::Bytes;
 use futures_util::StreamExt;
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::client::RegistryClient;
 use super::error::{DistributionError, Result};
 use super::media_types;
 use super::origins::BlobOrigins;
+pub use super::platform::{select_platform, Platform};
 use super::progress::{NoProgress, ProgressEvent, ProgressSink, ProgressState};
+use super::tee::{Tee, UnpackResult};
 use super::wire::{chain_ids, diff_ids, Descriptor, Document};
 use crate::content::{ContentError, ContentStore};
 use crate::digest::Digest;
@@ -31,55 +30,6 @@ use crate::reference::Reference;
 
 /// Errors of plug-ins (unpacker, image recorder).
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
-/// The platform to select from an index.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Platform {
-    /// `linux`.
-    pub os: String,
-    /// `amd64`, `arm64`.
-    pub architecture: String,
-    /// `v8`, `v7`.
-    pub variant: Option<String>,
-}
-
-impl Default for Platform {
-    fn default() -> Self {
-        Self {
-            os: "linux".into(),
-            architecture: "amd64".into(),
-            variant: None,
-        }
-    }
-}
-
-impl std::fmt::Display for Platform {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}", self.os, self.architecture)?;
-        if let Some(v) = &self.variant {
-            write!(f, "/{v}")?;
-        }
-        Ok(())
-    }
-}
-
-impl FromStr for Platform {
-    type Err = String;
-    /// `os/arch[/variant]`.
-    fn from_str(s: &str) -> Result<Self, String> {
-        let parts: Vec<&str> = s.split('/').collect();
-        match parts.as_slice() {
-            [os, arch] | [os, arch, _] if !os.is_empty() && !arch.is_empty() => Ok(Self {
-                os: os.to_string(),
-                architecture: arch.to_string(),
-                variant: parts.get(2).map(|v| v.to_string()),
-            }),
-            _ => Err(format!(
-                "invalid platform `{s}`: expected os/arch[/variant]"
-            )),
-        }
-    }
-}
 
 /// One layer of the image being pulled, as the unpacker sees it.
 #[derive(Debug, Clone)]
@@ -271,30 +221,6 @@ pub async fn pull(
             })?;
     }
     Ok(image)
-}
-
-/// The index entry for `platform` (a missing variant matches any).
-pub fn select_platform<'a>(
-    manifests: &'a [Descriptor],
-    platform: &Platform,
-) -> Option<&'a Descriptor> {
-    let matching = manifests.iter().filter(|m| {
-        m.platform.as_ref().is_some_and(|p| {
-            p.os == platform.os
-                && p.architecture == platform.architecture
-                && (platform.variant.is_none() || p.variant == platform.variant)
-        })
-    });
-    // Prefer the exact variant, then no variant (arm64 images often say v8 or nothing).
-    let mut best = None;
-    for m in matching {
-        let variant = m.platform.as_ref().and_then(|p| p.variant.clone());
-        if variant == platform.variant {
-            return Some(m);
-        }
-        best.get_or_insert(m);
-    }
-    best
 }
 
 /// Downloads (and unpacks) the layers, `concurrency` at a time; commits unpacked layers
@@ -550,85 +476,5 @@ impl Ctx {
         }
         self.event(digest, ProgressState::DownloadComplete);
         Ok(tee.map(Tee::finish))
-    }
-}
-
-/// The unpack result of a teed download.
-type UnpackResult = tokio::task::JoinHandle<Result<(), BoxError>>;
-
-/// Feeds downloaded chunks to an unpacker running on a blocking thread.
-struct Tee {
-    tx: Option<mpsc::Sender<Bytes>>,
-    complete: Arc<AtomicBool>,
-    handle: UnpackResult,
-}
-
-impl Tee {
-    fn start(unpacker: Arc<dyn LayerUnpacker>, layer: &LayerInfo) -> Self {
-        // A few chunks of slack: the download is not held up by every untar write.
-        let (tx, rx) = mpsc::channel(16);
-        let complete = Arc::new(AtomicBool::new(false));
-        let mut reader = ChannelReader {
-            rx,
-            current: Bytes::new(),
-            complete: complete.clone(),
-        };
-        let layer = layer.clone();
-        let handle = tokio::task::spawn_blocking(move || unpacker.unpack(&layer, &mut reader));
-        Self {
-            tx: Some(tx),
-            complete,
-            handle,
-        }
-    }
-
-    async fn send(&mut self, chunk: Bytes) {
-        if let Some(tx) = &self.tx {
-            // The unpacker may stop reading early (end of tar); its result tells.
-            if tx.send(chunk).await.is_err() {
-                self.tx = None;
-            }
-        }
-    }
-
-    /// The download is complete and verified: the reader sees a clean end.
-    fn finish(self) -> UnpackResult {
-        self.complete.store(true, Ordering::SeqCst);
-        drop(self.tx);
-        self.handle
-    }
-
-    /// The download broke: the reader fails, and the unpacker (which must clean up after a
-    /// failed unpack) is waited for so that a later unpack of the layer cannot race it.
-    async fn abort(self) {
-        drop(self.tx);
-        let _ = self.handle.await;
-    }
-}
-
-/// The unpacker's end of a [`Tee`].
-struct ChannelReader {
-    rx: mpsc::Receiver<Bytes>,
-    current: Bytes,
-    complete: Arc<AtomicBool>,
-}
-
-impl Read for ChannelReader {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        while self.current.is_empty() {
-            match self.rx.blocking_recv() {
-                Some(chunk) => self.current = chunk,
-                None if self.complete.load(Ordering::SeqCst) => return Ok(0),
-                None => {
-                    return Err(std::io::Error::new(
-                        std::io::ErrorKind::ConnectionAborted,
-                        "layer download interrupted",
-                    ))
-                }
-            }
-        }
-        let n = buf.len().min(self.current.len());
-        buf[..n].copy_from_slice(&self.current.split_to(n));
-        Ok(n)
     }
 }
