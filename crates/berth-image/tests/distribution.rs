@@ -10,6 +10,8 @@ mod image;
 mod proxy;
 #[path = "distribution/registry.rs"]
 mod registry;
+#[path = "distribution/scripted.rs"]
+mod scripted;
 #[path = "distribution/unpacker.rs"]
 mod unpacker;
 
@@ -28,13 +30,12 @@ use berth_image::distribution::{
 };
 use berth_image::reference::Reference;
 
-use fake::FakeServer;
 use image::{build, DOCKER, OCI};
 use proxy::Proxy;
 use registry::Registry;
 use unpacker::DirUnpacker;
 
-fn client(addr: &str, credentials: Option<Credentials>) -> RegistryClient {
+pub(crate) fn client(addr: &str, credentials: Option<Credentials>) -> RegistryClient {
     let options = ClientOptions {
         credentials,
         retry_delay: Duration::from_millis(20),
@@ -43,7 +44,7 @@ fn client(addr: &str, credentials: Option<Credentials>) -> RegistryClient {
     RegistryClient::new(addr, options).unwrap()
 }
 
-fn reference(addr: &str, rest: &str) -> Reference {
+pub(crate) fn reference(addr: &str, rest: &str) -> Reference {
     Reference::parse(&format!("{addr}/{rest}")).unwrap()
 }
 
@@ -67,7 +68,7 @@ impl Events {
     }
 }
 
-fn creds(user: &str, password: &str) -> Credentials {
+pub(crate) fn creds(user: &str, password: &str) -> Credentials {
     Credentials {
         username: user.into(),
         password: password.into(),
@@ -455,148 +456,6 @@ async fn altered_manifest_and_blob_bytes_are_refused() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn malformed_manifest_and_registry_errors_are_clear() {
-    let body = br#"{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json", "layers": "#.to_vec();
-    let digest = Digest::sha256_of(&body);
-    let server = FakeServer::start(move |req| {
-        if req.target.contains("/manifests/good") {
-            return (
-                200,
-                vec![
-                    (
-                        "Content-Type".into(),
-                        "application/vnd.oci.image.manifest.v1+json".into(),
-                    ),
-                    ("Docker-Content-Digest".into(), digest.to_string()),
-                ],
-                body.clone(),
-            );
-        }
-        let error = br#"{"errors":[{"code":"NAME_UNKNOWN","message":"repository name not known to registry"}]}"#;
-        (
-            404,
-            vec![("Content-Type".into(), "application/json".into())],
-            error.to_vec(),
-        )
-    });
-    let c = client(&server.addr, None);
-    let store = ContentStore::open(tempfile::tempdir().unwrap().keep()).unwrap();
-    let err = pull(
-        &c,
-        &store,
-        &reference(&server.addr, "x/y:good"),
-        &PullOptions::default(),
-    )
-    .await
-    .unwrap_err();
-    assert!(
-        matches!(err, DistributionError::BadManifest { .. }),
-        "{err:?}"
-    );
-    assert!(
-        err.to_string()
-            .starts_with(&format!("invalid manifest for `{}/x/y:good`", server.addr)),
-        "{err}"
-    );
-
-    let err = c.tags("x/y").await.unwrap_err();
-    assert!(
-        err.to_string()
-            .contains("NAME_UNKNOWN: repository name not known to registry"),
-        "{err}"
-    );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bearer_token_flow_caches_tokens_per_scope() {
-    let token_requests = Arc::new(Mutex::new(Vec::<String>::new()));
-    let log = token_requests.clone();
-    let realm = FakeServer::start(move |req| {
-        log.lock().unwrap().push(req.target.clone());
-        // bob:pw
-        if req.header("authorization") != Some("Basic Ym9iOnB3") {
-            return (401, vec![], b"{}".to_vec());
-        }
-        (
-            200,
-            vec![],
-            br#"{"access_token":"tok-1","expires_in":300}"#.to_vec(),
-        )
-    });
-    let manifest = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"a","digest":"sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855","size":0},"layers":[]}"#.to_vec();
-    let challenge = format!(
-        r#"Bearer realm="http://{}/token",service="fake-registry",scope="repository:lib/app:pull""#,
-        realm.addr
-    );
-    let registry = FakeServer::start(move |req| {
-        if req.header("authorization") != Some("Bearer tok-1") {
-            return (
-                401,
-                vec![("WWW-Authenticate".into(), challenge.clone())],
-                b"{}".to_vec(),
-            );
-        }
-        (
-            200,
-            vec![(
-                "Content-Type".into(),
-                "application/vnd.oci.image.manifest.v1+json".into(),
-            )],
-            manifest.clone(),
-        )
-    });
-    let c = client(&registry.addr, Some(creds("bob", "pw")));
-    for _ in 0..3 {
-        let m = c
-            .get_manifest(
-                "lib/app",
-                "latest",
-                &["application/vnd.oci.image.manifest.v1+json"],
-            )
-            .await
-            .unwrap();
-        assert_eq!(m.media_type, "application/vnd.oci.image.manifest.v1+json");
-    }
-    {
-        let requests = token_requests.lock().unwrap();
-        assert_eq!(requests.len(), 1, "the token is cached: {requests:?}");
-        assert!(
-            requests[0].contains("service=fake-registry"),
-            "{}",
-            requests[0]
-        );
-        assert!(
-            requests[0].contains("scope=repository%3Alib%2Fapp%3Apull"),
-            "{}",
-            requests[0]
-        );
-    }
-    // Another scope needs another token.
-    c.get_manifest(
-        "lib/other",
-        "latest",
-        &["application/vnd.oci.image.manifest.v1+json"],
-    )
-    .await
-    .unwrap();
-    assert_eq!(token_requests.lock().unwrap().len(), 2);
-
-    // Wrong credentials: the token server refuses, the user is told to log in.
-    let wrong = client(&registry.addr, Some(creds("bob", "nope")));
-    let err = wrong
-        .get_manifest("lib/app", "latest", &[])
-        .await
-        .unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        format!(
-            "unauthorized: authentication required (run `berth login {}`)",
-            registry.addr
-        )
-    );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn layers_are_unpacked_in_the_same_pass_and_committed_base_first() {
     let registry = Registry::start(&[]);
     let dir = tempfile::tempdir().unwrap();
@@ -634,4 +493,52 @@ async fn layers_are_unpacked_in_the_same_pass_and_committed_base_first() {
     // Everything present: nothing is unpacked again.
     pull(&c, &store, &target, &options).await.unwrap();
     assert_eq!(unpacker.streamed.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_pulls_of_one_image_share_the_store_and_report_progress() {
+    let registry = Registry::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let local = ContentStore::open(dir.path().join("local")).unwrap();
+    let img = build(&local, &OCI, 31, 3 << 20);
+    let c = client(&registry.addr, None);
+    let target = reference(&registry.addr, "shared/app:1");
+    push(&c, &local, &img.manifest, &target, &PushOptions::default())
+        .await
+        .unwrap();
+
+    let store = ContentStore::open(dir.path().join("fresh")).unwrap();
+    let events = Events::default();
+    let options = PullOptions {
+        progress: events.options(),
+        ..PullOptions::default()
+    };
+    let (a, b) = tokio::join!(
+        pull(&c, &store, &target, &options),
+        pull(&c, &store, &target, &options)
+    );
+    assert_eq!(a.unwrap().digest, img.manifest);
+    assert_eq!(b.unwrap().digest, img.manifest);
+    for d in img.all_digests() {
+        assert!(store.contains(&d));
+    }
+    assert!(store.ingests().is_empty());
+    let big = local.size(&img.layers[1]).unwrap();
+    let events = events.0.lock().unwrap();
+    let of_big: Vec<&ProgressState> = events
+        .iter()
+        .filter(|e| e.digest == img.layers[1])
+        .map(|e| &e.state)
+        .collect();
+    assert!(
+        of_big.contains(&&ProgressState::Downloading {
+            current: big,
+            total: big
+        }),
+        "{of_big:?}"
+    );
+    assert!(of_big.contains(&&ProgressState::Verifying));
+    assert!(of_big.contains(&&ProgressState::PullComplete));
+    // The config is fetched quietly, as docker does.
+    assert!(!events.iter().any(|e| e.digest == img.config));
 }

@@ -176,7 +176,7 @@ pub async fn pull(
         progress: options.progress.clone(),
         origins: options.origins.clone(),
     });
-    ctx.fetch(&config, None).await?;
+    ctx.fetch(&config, None, true).await?;
     let config_bytes = content.read_blob(&config.digest, 64 << 20)?;
     let diffs = diff_ids(&name, &config_bytes)?;
     if !diffs.is_empty() && diffs.len() != layers.len() {
@@ -315,7 +315,7 @@ impl Ctx {
                 Some(unpacker) if needs_unpack => Some(Tee::start(unpacker.clone(), layer)),
                 _ => None,
             };
-            let teed = self.fetch(&layer.descriptor, tee).await?;
+            let teed = self.fetch(&layer.descriptor, tee, false).await?;
             if let Some(result) = teed {
                 self.event(digest, ProgressState::Extracting);
                 result.await?.map_err(|source| DistributionError::Unpack {
@@ -350,13 +350,39 @@ impl Ctx {
     /// Downloads `desc` into the content store (resuming an earlier ingest), verifying its
     /// digest and size. With a tee, a download that started at byte 0 and finished without
     /// interruption is also fed to the unpacker: the unpack result is returned.
-    async fn fetch(&self, desc: &Descriptor, mut tee: Option<Tee>) -> Result<Option<UnpackResult>> {
+    /// `quiet` fetches report no progress (docker shows none for the config).
+    async fn fetch(
+        &self,
+        desc: &Descriptor,
+        mut tee: Option<Tee>,
+        quiet: bool,
+    ) -> Result<Option<UnpackResult>> {
         let digest = &desc.digest;
+        let report = |state| {
+            if !quiet {
+                self.event(digest, state)
+            }
+        };
         if self.content.contains(digest) {
             return Ok(None);
         }
         let ingest = format!("{}/{}@{}", self.client.registry(), self.repo, digest);
-        let mut writer = self.content.writer(&ingest)?;
+        let mut writer = loop {
+            match self.content.writer(&ingest) {
+                Ok(writer) => break writer,
+                Err(ContentError::Locked(_)) => {
+                    // Another pull is fetching this blob: wait for it to finish or fail.
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    if self.content.contains(digest) {
+                        if let Some(t) = tee.take() {
+                            t.abort().await;
+                        }
+                        return Ok(None);
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+        };
         if writer.offset() > desc.size {
             writer.discard();
             writer = self.content.writer(&ingest)?;
@@ -409,13 +435,10 @@ impl Ctx {
                         let current = writer.offset();
                         if current - last_report >= step || current == desc.size {
                             last_report = current;
-                            self.event(
-                                digest,
-                                ProgressState::Downloading {
-                                    current,
-                                    total: desc.size,
-                                },
-                            );
+                            report(ProgressState::Downloading {
+                                current,
+                                total: desc.size,
+                            });
                         }
                     }
                     if interrupted.is_none() && writer.offset() < desc.size {
@@ -450,7 +473,7 @@ impl Ctx {
                     .await;
             }
         }
-        self.event(digest, ProgressState::Verifying);
+        report(ProgressState::Verifying);
         let committed = writer.commit(Some(digest), Some(desc.size));
         let committed = match committed {
             Ok(d) => Ok(d),
@@ -474,7 +497,7 @@ impl Ctx {
         if let Some(origins) = &self.origins {
             origins.record(digest, self.client.registry(), &self.repo);
         }
-        self.event(digest, ProgressState::DownloadComplete);
+        report(ProgressState::DownloadComplete);
         Ok(tee.map(Tee::finish))
     }
 }
