@@ -449,8 +449,10 @@ async fn altered_manifest_and_blob_bytes_are_refused() {
         "{err:?}"
     );
     assert!(!store.contains(&img.layers[0]));
+    // (The other layer's download, stopped by the failure, may stay to be resumed.)
+    let wrong = img.layers[0].to_string();
     assert!(
-        store.ingests().is_empty(),
+        !store.ingests().iter().any(|r| r.ends_with(&wrong)),
         "a wrong blob is discarded, not resumed"
     );
 }
