@@ -162,7 +162,7 @@ impl RegistryClient {
             }
             .await;
             match result {
-                Err(e) if attempt < self.inner.max_attempts && is_transient(&e) => {
+                Err(e) if attempt < self.inner.max_attempts && e.is_transient() => {
                     tokio::time::sleep(self.inner.retry_delay * attempt).await;
                 }
                 other => return other,
@@ -210,7 +210,7 @@ impl RegistryClient {
             .upload_into(repository, session, digest, size, &source, progress.clone())
             .await
         {
-            Err(e) if is_transient(&e) => {
+            Err(e) if e.is_transient() => {
                 self.upload_blob(repository, digest, size, source, progress)
                     .await
             }
@@ -319,15 +319,6 @@ fn body_factory(
             }
         })
     })
-}
-
-/// Connection failures and server errors: worth a fresh attempt.
-fn is_transient(error: &DistributionError) -> bool {
-    match error {
-        DistributionError::Connect { .. } => true,
-        DistributionError::Registry { status, .. } => *status >= 500 || *status == 429,
-        _ => false,
-    }
 }
 
 /// `bytes <start>-<end>/<total|*>` → (start, total).

@@ -160,6 +160,17 @@ pub enum DistributionError {
     Task(#[from] tokio::task::JoinError),
 }
 
+impl DistributionError {
+    /// Connection failures and server errors (`5xx`, `429`): worth a fresh attempt.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Connect { .. } => true,
+            Self::Registry { status, .. } => *status >= 500 || *status == 429,
+            _ => false,
+        }
+    }
+}
+
 fn detail(errors: &[RegistryErrorItem]) -> String {
     errors
         .iter()

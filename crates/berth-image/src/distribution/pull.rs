@@ -455,9 +455,7 @@ impl Ctx {
                     }
                     interrupted
                 }
-                Err(
-                    e @ (DistributionError::Connect { .. } | DistributionError::Registry { .. }),
-                ) => Some(e),
+                Err(e) if e.is_transient() => Some(e),
                 Err(e) => return Err(e),
             };
             if let Some(error) = interrupted {
