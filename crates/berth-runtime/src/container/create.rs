@@ -100,10 +100,10 @@ pub fn create(root: &StateRoot, options: CreateOptions) -> Result<ContainerState
     let listener = if options.start_immediately {
         None
     } else {
-        let path = dir.join(EXEC_SOCKET);
+        let (_dir_handle, path) = crate::state::socket_path(&dir, EXEC_SOCKET)?;
         Some(UnixListener::bind(&path).map_err(|source| Error::Io {
             what: "create the exec socket",
-            path,
+            path: dir.join(EXEC_SOCKET),
             source,
         })?)
     };

@@ -1,20 +1,63 @@
 //! The verbs of `berth`, one module per verb (or per family of verbs).
 
+pub mod image;
+pub mod output;
 pub mod runtime;
 
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use berth_image::store::ImageStore;
 use clap::Subcommand;
+
+/// What every verb may need: where berth keeps its data.
+#[derive(Debug)]
+pub struct Context {
+    /// The data root (images, containers, volumes).
+    pub data_root: PathBuf,
+}
+
+impl Context {
+    /// The image store under the data root.
+    pub fn image_store(&self) -> anyhow::Result<ImageStore> {
+        ImageStore::open(&self.data_root)
+            .with_context(|| format!("open the image store in `{}`", self.data_root.display()))
+    }
+}
 
 /// The top-level verbs.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// The OCI runtime, with runc's command line (for dockerd, containerd, podman).
-    Runtime(runtime::RuntimeArgs),
+    Runtime(Box<runtime::RuntimeArgs>),
+    /// Manage images.
+    #[command(subcommand)]
+    Image(image::ImageCommand),
+    /// List images.
+    Images(image::ls::LsArgs),
+    /// Give an image another name.
+    Tag(image::tag::TagArgs),
+    /// Remove images.
+    Rmi(image::rm::RmArgs),
+    /// Write images to a tar archive.
+    Save(image::save::SaveArgs),
+    /// Read images from a tar archive.
+    Load(image::load::LoadArgs),
+    /// Make an image from a root filesystem tarball.
+    Import(image::import::ImportArgs),
 }
 
 /// Runs a verb; returns the process exit code.
-pub fn run(command: Command) -> anyhow::Result<i32> {
+pub fn run(ctx: &Context, command: Command) -> anyhow::Result<i32> {
     match command {
-        Command::Runtime(args) => runtime::run(args),
+        Command::Runtime(args) => runtime::run(*args),
+        Command::Image(command) => image::run(ctx, command),
+        Command::Images(args) => image::ls::run(ctx, args),
+        Command::Tag(args) => image::tag::run(ctx, args),
+        Command::Rmi(args) => image::rm::run(ctx, args),
+        Command::Save(args) => image::save::run(ctx, args),
+        Command::Load(args) => image::load::run(ctx, args),
+        Command::Import(args) => image::import::run(ctx, args),
     }
 }
 
