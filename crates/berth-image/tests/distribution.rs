@@ -526,7 +526,7 @@ async fn concurrent_pulls_of_one_image_share_the_store_and_report_progress() {
     }
     assert!(store.ingests().is_empty());
     let big = local.size(&img.layers[1]).unwrap();
-    let events = events.0.lock().unwrap();
+    let events = events.0.lock().unwrap().clone();
     let of_big: Vec<&ProgressState> = events
         .iter()
         .filter(|e| e.digest == img.layers[1])
@@ -543,4 +543,31 @@ async fn concurrent_pulls_of_one_image_share_the_store_and_report_progress() {
     assert!(of_big.contains(&&ProgressState::PullComplete));
     // The config is fetched quietly, as docker does.
     assert!(!events.iter().any(|e| e.digest == img.config));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pulled_images_are_recorded_in_the_image_store() {
+    let registry = Registry::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let local = ContentStore::open(dir.path().join("local")).unwrap();
+    let img = build(&local, &DOCKER, 41, 1000);
+    let c = client(&registry.addr, None);
+    let target = reference(&registry.addr, "recorded/app:v2");
+    push(&c, &local, &img.manifest, &target, &PushOptions::default())
+        .await
+        .unwrap();
+
+    let images = berth_image::store::ImageStore::open(dir.path().join("root")).unwrap();
+    let options = PullOptions {
+        recorder: Some(Arc::new(images.clone())),
+        ..PullOptions::default()
+    };
+    pull(&c, images.content(), &target, &options).await.unwrap();
+    let digest = images
+        .resolve(&format!("{}/recorded/app:v2", registry.addr))
+        .unwrap();
+    assert_eq!(digest, img.manifest);
+    let image = images.image(&digest).unwrap();
+    assert_eq!(image.config_digest, img.config);
+    assert_eq!(image.layers.len(), 2);
 }

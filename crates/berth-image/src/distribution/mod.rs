@@ -17,13 +17,14 @@
 //! - **push** ([`push`]): for each blob, HEAD → cross-repository mount → upload; then the
 //!   manifest. Both report [`progress`] events per layer.
 
+use crate::manifest;
+
 pub mod auth;
 mod blobs;
 pub mod client;
 pub mod credentials;
 mod error;
 pub mod origins;
-mod platform;
 pub mod progress;
 pub mod pull;
 pub mod push;
@@ -37,26 +38,10 @@ pub use credentials::{CredentialStore, Credentials};
 pub use error::{DistributionError, RegistryErrorItem};
 pub use progress::{ProgressEvent, ProgressSink, ProgressState};
 
-/// Media types the client asks for and understands.
-pub mod media_types {
-    /// OCI image manifest.
-    pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-    /// OCI image index.
-    pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-    /// Docker v2 schema 2 manifest.
-    pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
-    /// Docker v2 manifest list.
-    pub const DOCKER_MANIFEST_LIST: &str =
-        "application/vnd.docker.distribution.manifest.list.v2+json";
-    /// Every manifest type above, for `Accept`.
-    pub const ALL_MANIFESTS: &[&str] = &[
-        OCI_MANIFEST,
-        OCI_INDEX,
-        DOCKER_MANIFEST,
-        DOCKER_MANIFEST_LIST,
-    ];
-    /// Whether `media_type` is an index or manifest list.
-    pub fn is_index(media_type: &str) -> bool {
-        media_type == OCI_INDEX || media_type == DOCKER_MANIFEST_LIST
-    }
-}
+/// The manifest media types the client asks for (`Accept`).
+pub const ACCEPT_MANIFESTS: &[&str] = &[
+    manifest::OCI_MANIFEST,
+    manifest::OCI_INDEX,
+    manifest::DOCKER_MANIFEST,
+    manifest::DOCKER_MANIFEST_LIST,
+];

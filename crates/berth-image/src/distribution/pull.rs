@@ -18,14 +18,13 @@ use tokio::task::JoinSet;
 
 use super::client::RegistryClient;
 use super::error::{DistributionError, Result};
-use super::media_types;
 use super::origins::BlobOrigins;
-pub use super::platform::{select_platform, Platform};
 use super::progress::{NoProgress, ProgressEvent, ProgressSink, ProgressState};
 use super::tee::{Tee, UnpackResult};
-use super::wire::{chain_ids, diff_ids, Descriptor, Document};
+use super::wire::{diff_ids, Descriptor, Document};
 use crate::content::{ContentError, ContentStore};
 use crate::digest::Digest;
+use crate::manifest::{self, chain_ids, Platform};
 use crate::reference::Reference;
 
 /// Errors of plug-ins (unpacker, image recorder).
@@ -67,6 +66,13 @@ pub trait ImageRecorder: Send + Sync {
     fn record(&self, reference: &Reference, image: &PulledImage) -> Result<(), BoxError>;
 }
 
+/// The image store records pulled images under their reference.
+impl ImageRecorder for crate::store::ImageStore {
+    fn record(&self, reference: &Reference, image: &PulledImage) -> Result<(), BoxError> {
+        Ok(self.tag(reference, &image.digest)?)
+    }
+}
+
 /// How to pull.
 #[derive(Clone)]
 pub struct PullOptions {
@@ -87,7 +93,8 @@ pub struct PullOptions {
 impl Default for PullOptions {
     fn default() -> Self {
         Self {
-            platform: Platform::default(),
+            // The default (docker's is the host's, the same on this project's hosts).
+            platform: Platform::new("linux", "amd64", None),
             concurrency: 3,
             progress: Arc::new(NoProgress),
             unpacker: None,
@@ -137,23 +144,28 @@ pub async fn pull(
         .get_manifest(
             repo,
             &reference.manifest_reference(),
-            media_types::ALL_MANIFESTS,
+            super::ACCEPT_MANIFESTS,
         )
         .await?;
     let top_digest = fetched.digest.clone();
     let mut document = Document::parse(&name, &fetched.bytes, &fetched.media_type)?;
     let mut manifest = fetched;
-    if let Document::Index { manifests, .. } = &document {
-        let chosen = select_platform(manifests, &options.platform).ok_or_else(|| {
+    if let Document::Index { index, .. } = &document {
+        let chosen = manifest::select(index, &options.platform).ok_or_else(|| {
             DistributionError::NoMatchingPlatform {
                 reference: name.clone(),
                 platform: options.platform.to_string(),
             }
         })?;
         content.put(&manifest.bytes)?;
-        let digest = chosen.digest.to_string();
+        let digest = manifest::descriptor_digest(&chosen)
+            .map_err(|e| DistributionError::BadManifest {
+                reference: name.clone(),
+                reason: e.to_string(),
+            })?
+            .to_string();
         manifest = client
-            .get_manifest(repo, &digest, media_types::ALL_MANIFESTS)
+            .get_manifest(repo, &digest, super::ACCEPT_MANIFESTS)
             .await?;
         document = Document::parse(&name, &manifest.bytes, &manifest.media_type)?;
     }

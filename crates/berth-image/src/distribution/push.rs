@@ -86,6 +86,7 @@ pub async fn push(
         Document::Index {
             media_type,
             manifests,
+            ..
         } => {
             for child in manifests {
                 let child_bytes = Bytes::from(
