@@ -96,14 +96,15 @@ fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
-/// The base URL of `registry`'s API: `https://host`, or `http://host` for loopback hosts
-/// and hosts marked insecure; Docker Hub's API lives at `registry-1.docker.io`.
-pub fn api_base(registry: &str, insecure: bool) -> String {
+/// The base URL of `registry`'s API: `https://host`, or `http://host` for hosts marked
+/// insecure and for loopback hosts (unless `tls` says a CA was configured for it, as
+/// docker's `certs.d/<host>/ca.crt` does); Docker Hub's API is at `registry-1.docker.io`.
+pub fn api_base(registry: &str, insecure: bool, tls: bool) -> String {
     let host = match registry {
         DOCKER_HUB | "index.docker.io" => "registry-1.docker.io",
         other => other,
     };
-    let scheme = if insecure || is_loopback(host) {
+    let scheme = if insecure || (is_loopback(host) && !tls) {
         "http"
     } else {
         "https"
@@ -133,7 +134,8 @@ impl RegistryClient {
             what: "client set-up".to_string(),
             reason,
         };
-        let base = Url::parse(&api_base(registry, options.insecure))
+        let tls = !options.ca_certs.is_empty();
+        let base = Url::parse(&api_base(registry, options.insecure, tls))
             .map_err(|e| protocol(format!("`{registry}` is not a valid host: {e}")))?;
         let mut builder = reqwest::Client::builder()
             .use_rustls_tls()
@@ -387,19 +389,39 @@ mod tests {
 
     #[test]
     fn scheme_rule() {
-        assert_eq!(api_base("localhost:5000", false), "http://localhost:5000");
-        assert_eq!(api_base("127.0.0.5:80", false), "http://127.0.0.5:80");
-        assert_eq!(api_base("[::1]:5000", false), "http://[::1]:5000");
         assert_eq!(
-            api_base("registry.example:5000", false),
+            api_base("localhost:5000", false, false),
+            "http://localhost:5000"
+        );
+        assert_eq!(
+            api_base("127.0.0.5:80", false, false),
+            "http://127.0.0.5:80"
+        );
+        assert_eq!(api_base("[::1]:5000", false, false), "http://[::1]:5000");
+        assert_eq!(
+            api_base("registry.example:5000", false, false),
             "https://registry.example:5000"
         );
         assert_eq!(
-            api_base("registry.example", true),
+            api_base("registry.example", true, false),
             "http://registry.example"
         );
-        assert_eq!(api_base("10.0.0.1:5000", false), "https://10.0.0.1:5000");
-        assert_eq!(api_base("docker.io", false), "https://registry-1.docker.io");
+        assert_eq!(
+            api_base("10.0.0.1:5000", false, false),
+            "https://10.0.0.1:5000"
+        );
+        assert_eq!(
+            api_base("docker.io", false, false),
+            "https://registry-1.docker.io"
+        );
+        assert_eq!(
+            api_base("127.0.0.1:5000", false, true),
+            "https://127.0.0.1:5000"
+        );
+        assert_eq!(
+            api_base("registry.example", true, true),
+            "http://registry.example"
+        );
         assert!(!is_loopback("localhost.evil.example"));
         assert!(is_loopback("::1"));
     }

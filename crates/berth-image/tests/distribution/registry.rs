@@ -16,6 +16,11 @@ pub struct Registry {
 impl Registry {
     /// Starts a registry with filesystem storage; with `htpasswd` users when given.
     pub fn start(users: &[(&str, &str)]) -> Self {
+        Self::start_with(users, None)
+    }
+
+    /// Like [`start`](Self::start), serving TLS with `(certificate, key)` when given.
+    pub fn start_with(users: &[(&str, &str)], tls: Option<(&Path, &Path)>) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -28,6 +33,13 @@ impl Registry {
             "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {addr}\n",
             storage.display()
         );
+        if let Some((cert, key)) = tls {
+            config.push_str(&format!(
+                "  tls:\n    certificate: {}\n    key: {}\n",
+                cert.display(),
+                key.display()
+            ));
+        }
         if !users.is_empty() {
             let htpasswd = dir.path().join("htpasswd");
             let lines: String = users
