@@ -228,12 +228,15 @@ impl BarProgress {
     }
 }
 
+const TEXT_TEMPLATE: &str = "{prefix}: {msg}";
+const BYTES_TEMPLATE: &str = "{prefix}: {msg} [{bar:50}] {bytes}/{total_bytes}";
+
 fn text_style() -> ProgressStyle {
-    ProgressStyle::with_template("{prefix}: {msg}").unwrap_or_else(|_| ProgressStyle::default_bar())
+    ProgressStyle::with_template(TEXT_TEMPLATE).unwrap_or_else(|_| ProgressStyle::default_bar())
 }
 
 fn bytes_style() -> ProgressStyle {
-    ProgressStyle::with_template("{prefix}: {msg} [{bar:50}] {bytes}/{total_bytes}")
+    ProgressStyle::with_template(BYTES_TEMPLATE)
         .map(|s| s.progress_chars("=> "))
         .unwrap_or_else(|_| ProgressStyle::default_bar())
 }
@@ -272,6 +275,26 @@ pub fn for_stderr() -> Box<dyn ProgressSink> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bar_templates_are_valid() {
+        // The styles fall back silently at run time; this keeps the templates honest.
+        assert!(ProgressStyle::with_template(TEXT_TEMPLATE).is_ok());
+        assert!(ProgressStyle::with_template(BYTES_TEMPLATE).is_ok());
+        let bars = BarProgress::new();
+        let d = Digest::sha256_of(b"x");
+        bars.event(&ProgressEvent::new(
+            &d,
+            ProgressState::Pushing {
+                current: 5,
+                total: 10,
+            },
+        ));
+        bars.event(&ProgressEvent::new(&d, ProgressState::Pushed));
+        let bar = bars.bar(&d.hex()[..12]).unwrap();
+        assert_eq!(bar.length(), Some(10));
+        assert!(bar.is_finished());
+    }
 
     #[test]
     fn plain_lines_only_on_state_changes() {
