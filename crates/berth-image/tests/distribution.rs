@@ -68,6 +68,22 @@ impl Events {
     }
 }
 
+/// The digest a tag points to, by HEAD; a missing tag HEADs to nothing.
+async fn reference_digest(client: &RegistryClient, name: &str) -> Digest {
+    let (repo, tag) = name.split_once(':').unwrap();
+    let head = client
+        .head_manifest(repo, tag, berth_image::distribution::ACCEPT_MANIFESTS)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(client
+        .head_manifest(repo, "missing", &[])
+        .await
+        .unwrap()
+        .is_none());
+    head.digest.unwrap()
+}
+
 pub(crate) fn creds(user: &str, password: &str) -> Credentials {
     Credentials {
         username: user.into(),
@@ -106,6 +122,14 @@ async fn push_then_pull_round_trips_both_flavours_skips_and_mounts() {
             .await
             .unwrap();
         assert_eq!(pulled.digest, img.manifest);
+        let big = local.size(&img.layers[1]).unwrap();
+        let repo = format!("team/app{i}");
+        assert_eq!(
+            client.blob_exists(&repo, &img.layers[1]).await.unwrap(),
+            Some(big)
+        );
+        let absent = Digest::sha256_of(b"absent");
+        assert_eq!(client.blob_exists(&repo, &absent).await.unwrap(), None);
         assert_eq!(pulled.media_type, flavour.manifest);
         assert_eq!(pulled.config.digest, img.config);
         for d in img.all_digests() {
@@ -163,6 +187,19 @@ async fn push_then_pull_round_trips_both_flavours_skips_and_mounts() {
         assert_eq!(pulled.digest, img.manifest);
     }
     assert_eq!(client.tags("team/app0").await.unwrap(), vec!["v1"]);
+    let app0 = local
+        .read_blob(&reference_digest(&client, "team/app0:v1").await, 1 << 20)
+        .unwrap();
+    for tag in ["v2", "v3"] {
+        client
+            .put_manifest("team/app0", tag, app0.clone().into(), OCI.manifest)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        client.tags_paged("team/app0", 1).await.unwrap(),
+        vec!["v1", "v2", "v3"]
+    );
 
     // Pulling into a store that has everything: every layer "Already exists".
     let events = Events::default();

@@ -319,13 +319,18 @@ impl RegistryClient {
 
     /// All tags of `repository`, following `Link` pagination.
     pub async fn tags(&self, repository: &str) -> Result<Vec<String>> {
+        self.tags_paged(repository, 1000).await
+    }
+
+    /// All tags of `repository`, asking for `page_size` per request.
+    pub async fn tags_paged(&self, repository: &str, page_size: usize) -> Result<Vec<String>> {
         #[derive(serde::Deserialize)]
         struct TagList {
             #[serde(default)]
             tags: Option<Vec<String>>,
         }
         let mut tags = Vec::new();
-        let mut next = Some(self.url(&format!("/v2/{repository}/tags/list?n=1000"))?);
+        let mut next = Some(self.url(&format!("/v2/{repository}/tags/list?n={page_size}"))?);
         // Bounded: a registry that links pages in a loop must not hang the client.
         for _ in 0..10_000 {
             let Some(url) = next.take() else { break };
