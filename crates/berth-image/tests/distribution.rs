@@ -12,10 +12,12 @@ mod proxy;
 mod registry;
 #[path = "distribution/scripted.rs"]
 mod scripted;
+#[path = "distribution/tls.rs"]
+mod tls;
 #[path = "distribution/unpacker.rs"]
 mod unpacker;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -33,7 +35,6 @@ use berth_image::reference::Reference;
 use image::{build, DOCKER, OCI};
 use proxy::Proxy;
 use registry::Registry;
-use unpacker::DirUnpacker;
 
 pub(crate) fn client(addr: &str, credentials: Option<Credentials>) -> RegistryClient {
     let options = ClientOptions {
@@ -50,15 +51,15 @@ pub(crate) fn reference(addr: &str, rest: &str) -> Reference {
 
 /// Collects progress events.
 #[derive(Clone, Default)]
-struct Events(Arc<Mutex<Vec<ProgressEvent>>>);
+pub(crate) struct Events(pub(crate) Arc<Mutex<Vec<ProgressEvent>>>);
 
 impl Events {
-    fn options(&self) -> Arc<dyn berth_image::distribution::ProgressSink> {
+    pub(crate) fn options(&self) -> Arc<dyn berth_image::distribution::ProgressSink> {
         let events = self.0.clone();
         Arc::new(move |e: &ProgressEvent| events.lock().unwrap().push(e.clone()))
     }
 
-    fn count(&self, matches: impl Fn(&ProgressState) -> bool) -> usize {
+    pub(crate) fn count(&self, matches: impl Fn(&ProgressState) -> bool) -> usize {
         self.0
             .lock()
             .unwrap()
@@ -495,46 +496,6 @@ async fn altered_manifest_and_blob_bytes_are_refused() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn layers_are_unpacked_in_the_same_pass_and_committed_base_first() {
-    let registry = Registry::start(&[]);
-    let dir = tempfile::tempdir().unwrap();
-    let local = ContentStore::open(dir.path().join("local")).unwrap();
-    let img = build(&local, &OCI, 21, 1 << 20);
-    let c = client(&registry.addr, None);
-    let target = reference(&registry.addr, "unpack/app:1");
-    push(&c, &local, &img.manifest, &target, &PushOptions::default())
-        .await
-        .unwrap();
-
-    let unpacker = Arc::new(DirUnpacker {
-        root: dir.path().join("snapshots"),
-        commits: Mutex::new(Vec::new()),
-        streamed: AtomicUsize::new(0),
-    });
-    let store = ContentStore::open(dir.path().join("fresh")).unwrap();
-    let options = PullOptions {
-        unpacker: Some(unpacker.clone()),
-        ..PullOptions::default()
-    };
-    pull(&c, &store, &target, &options).await.unwrap();
-    assert_eq!(*unpacker.commits.lock().unwrap(), vec![0, 1]);
-    assert_eq!(unpacker.streamed.load(Ordering::SeqCst), 2);
-    let chain0 = img.diff_ids[0].hex().to_string();
-    let hello = std::fs::read_to_string(
-        dir.path()
-            .join("snapshots/layers")
-            .join(chain0)
-            .join("etc/hello"),
-    )
-    .unwrap();
-    assert_eq!(hello, "hello 21\n");
-
-    // Everything present: nothing is unpacked again.
-    pull(&c, &store, &target, &options).await.unwrap();
-    assert_eq!(unpacker.streamed.load(Ordering::SeqCst), 2);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_pulls_of_one_image_share_the_store_and_report_progress() {
     let registry = Registry::start(&[]);
     let dir = tempfile::tempdir().unwrap();
@@ -580,142 +541,4 @@ async fn concurrent_pulls_of_one_image_share_the_store_and_report_progress() {
     assert!(of_big.contains(&&ProgressState::PullComplete));
     // The config is fetched quietly, as docker does.
     assert!(!events.iter().any(|e| e.digest == img.config));
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pulled_images_are_recorded_in_the_image_store() {
-    let registry = Registry::start(&[]);
-    let dir = tempfile::tempdir().unwrap();
-    let local = ContentStore::open(dir.path().join("local")).unwrap();
-    let img = build(&local, &DOCKER, 41, 1000);
-    let c = client(&registry.addr, None);
-    let target = reference(&registry.addr, "recorded/app:v2");
-    push(&c, &local, &img.manifest, &target, &PushOptions::default())
-        .await
-        .unwrap();
-
-    let images = berth_image::store::ImageStore::open(dir.path().join("root")).unwrap();
-    let options = PullOptions {
-        recorder: Some(Arc::new(images.clone())),
-        ..PullOptions::default()
-    };
-    pull(&c, images.content(), &target, &options).await.unwrap();
-    let digest = images
-        .resolve(&format!("{}/recorded/app:v2", registry.addr))
-        .unwrap();
-    assert_eq!(digest, img.manifest);
-    let image = images.image(&digest).unwrap();
-    assert_eq!(image.config_digest, img.config);
-    assert_eq!(image.layers.len(), 2);
-}
-
-/// A CA and a server certificate for 127.0.0.1 it signed, made with openssl.
-fn make_certificates(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf, Vec<u8>) {
-    let run = |args: &[&str]| {
-        let out = std::process::Command::new("openssl")
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .expect("openssl");
-        assert!(
-            out.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    run(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.pem",
-        "-days",
-        "1",
-        "-subj",
-        "/CN=berth test CA",
-    ]);
-    run(&[
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        "server.key",
-        "-out",
-        "server.csr",
-        "-subj",
-        "/CN=127.0.0.1",
-    ]);
-    std::fs::write(
-        dir.join("ext.cnf"),
-        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
-    )
-    .unwrap();
-    run(&[
-        "x509",
-        "-req",
-        "-in",
-        "server.csr",
-        "-CA",
-        "ca.pem",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-out",
-        "server.pem",
-        "-days",
-        "1",
-        "-extfile",
-        "ext.cnf",
-    ]);
-    (
-        dir.join("server.pem"),
-        dir.join("server.key"),
-        std::fs::read(dir.join("ca.pem")).unwrap(),
-    )
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn https_registry_with_a_configured_ca() {
-    let dir = tempfile::tempdir().unwrap();
-    let (cert, key, ca) = make_certificates(dir.path());
-    let registry = Registry::start_with(&[], Some((&cert, &key)));
-    let local = ContentStore::open(dir.path().join("local")).unwrap();
-    let img = build(&local, &OCI, 51, 1000);
-    let target = reference(&registry.addr, "tls/app:1");
-
-    let options = ClientOptions {
-        ca_certs: vec![ca],
-        ..ClientOptions::default()
-    };
-    let secure = RegistryClient::new(&registry.addr, options).unwrap();
-    assert_eq!(secure.base_url().scheme(), "https");
-    push(
-        &secure,
-        &local,
-        &img.manifest,
-        &target,
-        &PushOptions::default(),
-    )
-    .await
-    .unwrap();
-    let fresh = ContentStore::open(dir.path().join("fresh")).unwrap();
-    let pulled = pull(&secure, &fresh, &target, &PullOptions::default())
-        .await
-        .unwrap();
-    assert_eq!(pulled.digest, img.manifest);
-
-    // Without the CA, TLS with an unknown issuer is refused (no silent downgrade).
-    let untrusted = ClientOptions {
-        ca_certs: vec![std::fs::read(dir.path().join("server.pem")).unwrap()],
-        max_attempts: 1,
-        ..ClientOptions::default()
-    };
-    let untrusted = RegistryClient::new(&registry.addr, untrusted).unwrap();
-    let err = untrusted.ping().await.unwrap_err();
-    assert!(matches!(err, DistributionError::Connect { .. }), "{err:?}");
 }
