@@ -1,7 +1,10 @@
 //! The verbs of `berth`, one module per verb (or per family of verbs).
 
+pub mod async_rt;
 pub mod image;
+pub mod login;
 pub mod output;
+pub mod registry;
 pub mod runtime;
 
 use std::path::PathBuf;
@@ -45,6 +48,17 @@ pub enum Command {
     Load(image::load::LoadArgs),
     /// Make an image from a root filesystem tarball.
     Import(image::import::ImportArgs),
+    /// Download an image from a registry.
+    Pull(image::pull::PullArgs),
+    /// Upload an image to a registry.
+    Push(image::push::PushArgs),
+    /// Save credentials for a registry.
+    Login(login::LoginArgs),
+    /// Forget the credentials of a registry.
+    Logout(login::LogoutArgs),
+    /// Run or maintain a registry.
+    #[command(subcommand)]
+    Registry(registry::RegistryCommand),
 }
 
 /// Runs a verb; returns the process exit code.
@@ -58,7 +72,29 @@ pub fn run(ctx: &Context, command: Command) -> anyhow::Result<i32> {
         Command::Save(args) => image::save::run(ctx, args),
         Command::Load(args) => image::load::run(ctx, args),
         Command::Import(args) => image::import::run(ctx, args),
+        Command::Pull(args) => image::pull::run(ctx, args),
+        Command::Push(args) => image::push::run(ctx, args),
+        Command::Login(args) => login::login(args),
+        Command::Logout(args) => login::logout(args),
+        Command::Registry(command) => registry::run(command),
     }
+}
+
+/// A registry client with the saved credentials of `registry`.
+pub fn registry_client(
+    registry: &str,
+    insecure: bool,
+) -> anyhow::Result<berth_image::distribution::RegistryClient> {
+    use berth_image::distribution::{ClientOptions, CredentialStore, RegistryClient};
+    let credentials = CredentialStore::default_location().get(registry)?;
+    Ok(RegistryClient::new(
+        registry,
+        ClientOptions {
+            insecure,
+            credentials,
+            ..ClientOptions::default()
+        },
+    )?)
 }
 
 /// An error and its causes on one line, as `what: why: why`.

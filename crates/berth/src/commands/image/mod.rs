@@ -6,6 +6,8 @@ pub mod inspect;
 pub mod load;
 pub mod ls;
 pub mod prune;
+pub mod pull;
+pub mod push;
 pub mod rm;
 pub mod save;
 pub mod tag;
@@ -34,6 +36,10 @@ pub enum ImageCommand {
     Load(load::LoadArgs),
     /// Make an image from a root filesystem tarball.
     Import(import::ImportArgs),
+    /// Download an image from a registry.
+    Pull(pull::PullArgs),
+    /// Upload an image to a registry.
+    Push(push::PushArgs),
 }
 
 /// Runs a `berth image` subcommand.
@@ -47,5 +53,7 @@ pub fn run(ctx: &Context, command: ImageCommand) -> anyhow::Result<i32> {
         ImageCommand::Save(a) => save::run(ctx, a),
         ImageCommand::Load(a) => load::run(ctx, a),
         ImageCommand::Import(a) => import::run(ctx, a),
+        ImageCommand::Pull(a) => pull::run(ctx, a),
+        ImageCommand::Push(a) => push::run(ctx, a),
     }
 }
