@@ -19,7 +19,10 @@ fn import_busybox(env: &Env, marker: &str, name: Option<&str>) -> (String, Vec<u
     args.extend(name);
     let out = env.ok(&args);
     let id = out.stdout.trim().to_string();
-    assert!(id.starts_with("sha256:") && id.len() == 71, "import printed {id:?}");
+    assert!(
+        id.starts_with("sha256:") && id.len() == 71,
+        "import printed {id:?}"
+    );
     (id, rootfs)
 }
 
@@ -83,7 +86,12 @@ fn offline_base_image_flow() {
     // Saved in both formats.
     let docker_tar = env.path("docker.tar");
     let oci_tar = env.path("oci.tar");
-    env.ok(&["save", "-o", docker_tar.to_str().unwrap(), "e2e/busybox:1.0"]);
+    env.ok(&[
+        "save",
+        "-o",
+        docker_tar.to_str().unwrap(),
+        "e2e/busybox:1.0",
+    ]);
     env.ok(&[
         "save",
         "--format",
@@ -117,7 +125,11 @@ fn offline_base_image_flow() {
     // Removed, then loaded back from each archive with the same id.
     for archive in [&docker_tar, &oci_tar] {
         let out = env.ok(&["rmi", "e2e/busybox:1.0", "e2e/busybox:stable"]);
-        assert!(out.stdout.contains(&format!("Deleted: {id}")), "{}", out.stdout);
+        assert!(
+            out.stdout.contains(&format!("Deleted: {id}")),
+            "{}",
+            out.stdout
+        );
         assert!(env.images_json().is_empty(), "{:?}", env.images_json());
         env.run(&["image", "inspect", &id])
             .fails_with("inspect a removed image", &[]);
@@ -150,7 +162,10 @@ fn offline_base_image_flow() {
         .find_map(|l| l.strip_prefix("Total reclaimed space: "))
         .unwrap_or_else(|| panic!("no reclaimed space: {}", out.stdout));
     // The layer alone is about the size of busybox (over 500 kB).
-    assert!(reclaimed.ends_with("MB") || reclaimed.ends_with("kB"), "{reclaimed}");
+    assert!(
+        reclaimed.ends_with("MB") || reclaimed.ends_with("kB"),
+        "{reclaimed}"
+    );
     assert_eq!(blob_count(&env), before);
     assert!(!env.ok(&["images"]).stdout.contains("<none>"));
     assert_eq!(env.image_id("e2e/busybox:stable"), id);
@@ -182,7 +197,11 @@ fn assert_intact(env: &Env, id: &str) {
 fn import_refuses_what_is_not_a_tarball() {
     let (env, id) = seeded();
     let text = env.path("notes.txt");
-    std::fs::write(&text, "these are not the files you are looking for\n".repeat(40)).unwrap();
+    std::fs::write(
+        &text,
+        "these are not the files you are looking for\n".repeat(40),
+    )
+    .unwrap();
     env.run(&["import", text.to_str().unwrap(), "bad/text:1"])
         .fails_with("import a text file", &["tar"]);
     // xz's magic, then garbage: berth must name the format rather than fail as "not a tar".
@@ -240,13 +259,22 @@ fn load_refuses_truncated_and_hostile_archives() {
         assert!(!out.status.success(), "a hostile archive was loaded");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.starts_with("berth: "), "{stderr}");
-        for dir in [env.path("sandbox"), env.path(""), env.data_root(), escape.clone()] {
+        for dir in [
+            env.path("sandbox"),
+            env.path(""),
+            env.data_root(),
+            escape.clone(),
+        ] {
             assert!(!dir.join("x").exists(), "{}/x was written", dir.display());
         }
         assert_intact(&env, &id);
     }
-    env.run(&["load", "-i", env.path("hostile-missing.tar").to_str().unwrap()])
-        .fails_with("load a missing file", &["hostile-missing.tar"]);
+    env.run(&[
+        "load",
+        "-i",
+        env.path("hostile-missing.tar").to_str().unwrap(),
+    ])
+    .fails_with("load a missing file", &["hostile-missing.tar"]);
 }
 
 #[test]
@@ -268,8 +296,13 @@ fn bad_names_and_unknown_images_are_refused() {
     }
     env.run(&["image", "inspect", "nosuch/image:1"])
         .fails_with("inspect an unknown image", &["nosuch/image:1"]);
-    env.run(&["save", "-o", env.path("x.tar").to_str().unwrap(), "nosuch/image:1"])
-        .fails_with("save an unknown image", &["nosuch/image:1"]);
+    env.run(&[
+        "save",
+        "-o",
+        env.path("x.tar").to_str().unwrap(),
+        "nosuch/image:1",
+    ])
+    .fails_with("save an unknown image", &["nosuch/image:1"]);
     assert!(!env.path("x.tar").exists(), "save of nothing left a file");
     assert_intact(&env, &id);
 }

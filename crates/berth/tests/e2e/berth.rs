@@ -111,9 +111,7 @@ impl Env {
     /// Runs `berth ARGS` with `input` on stdin.
     pub fn run_with_stdin(&self, args: &[&str], input: Option<&str>) -> Outcome {
         let mut cmd = self.command();
-        cmd.args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
         if input.is_some() {
             cmd.stdin(Stdio::piped());
         }
@@ -162,27 +160,19 @@ impl Env {
     pub fn image_names(&self) -> Vec<String> {
         self.images_json()
             .iter()
-            .map(|i| format!("{}:{}", i["Repository"].as_str().unwrap(), i["Tag"].as_str().unwrap()))
+            .map(|i| {
+                format!(
+                    "{}:{}",
+                    i["Repository"].as_str().unwrap(),
+                    i["Tag"].as_str().unwrap()
+                )
+            })
             .collect()
     }
 
     /// Panics unless every blob in the content store hashes to its name (no partial or
     /// corrupt blob is visible).
     pub fn assert_blobs_intact(&self) {
-        let dir = self.data_root().join("content/blobs/sha256");
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            return;
-        };
-        for entry in entries {
-            let entry = entry.unwrap();
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let bytes = std::fs::read(entry.path()).unwrap();
-            assert_eq!(
-                super::sha256(&bytes),
-                format!("sha256:{name}"),
-                "blob {} does not hash to its name",
-                entry.path().display()
-            );
-        }
+        super::assert_blobs_hash(&self.data_root().join("content/blobs/sha256"));
     }
 }

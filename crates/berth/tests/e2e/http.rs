@@ -31,4 +31,3 @@ pub fn request(method: &str, addr: &str, path: &str, headers: &[(&str, &str)]) -
         .unwrap_or_default();
     (code, body)
 }
-

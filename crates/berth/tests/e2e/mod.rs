@@ -8,6 +8,7 @@
 
 pub mod berth;
 pub mod http;
+pub mod images;
 pub mod servers;
 pub mod tarball;
 
@@ -21,6 +22,24 @@ pub fn sha256(bytes: &[u8]) -> String {
     let hash = Sha256::digest(bytes);
     let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
     format!("sha256:{hex}")
+}
+
+/// Panics unless every file in `dir` (a `blobs/sha256` directory) hashes to its name.
+pub fn assert_blobs_hash(dir: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries {
+        let entry = entry.unwrap();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let bytes = std::fs::read(entry.path()).unwrap();
+        assert_eq!(
+            sha256(&bytes),
+            format!("sha256:{name}"),
+            "blob {} does not hash to its name",
+            entry.path().display()
+        );
+    }
 }
 
 /// A name no other test (or concurrent run) uses.

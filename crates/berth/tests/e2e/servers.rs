@@ -168,6 +168,8 @@ impl Dockerd {
     pub fn start(dir: &Path, insecure_registry: &str) -> Self {
         let socket = dir.join("docker.sock");
         let log = std::fs::File::create(dir.join("dockerd.log")).unwrap();
+        // An empty daemon.json of its own: the host's /etc/docker/daemon.json is not ours.
+        std::fs::write(dir.join("daemon.json"), "{}").unwrap();
         let child = Command::new("dockerd")
             .arg("--host")
             .arg(format!("unix://{}", socket.display()))
@@ -179,7 +181,9 @@ impl Dockerd {
             .arg(dir.join("dockerd.pid"))
             .args(["--insecure-registry", insecure_registry])
             .args(["--bridge=none", "--iptables=false", "--ip6tables=false"])
-            .args(["--storage-driver=vfs", "--config-file", "/dev/null"])
+            .arg("--storage-driver=vfs")
+            .arg("--config-file")
+            .arg(dir.join("daemon.json"))
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)

@@ -38,7 +38,10 @@ impl Tar {
     }
 
     fn entry(&mut self, name: &str, mode: u32, kind: u8, link: &str, data: &[u8]) -> &mut Self {
-        assert!(name.len() < 100 && link.len() < 100, "ustar names are short");
+        assert!(
+            name.len() < 100 && link.len() < 100,
+            "ustar names are short"
+        );
         let mut h = [0u8; 512];
         h[..name.len()].copy_from_slice(name.as_bytes());
         octal(&mut h[100..108], u64::from(mode));
@@ -171,7 +174,10 @@ pub fn members(archive: &[u8]) -> Vec<(String, Vec<u8>)> {
         }
         let size = usize::from_str_radix(&field(124..136), 8).unwrap_or(0);
         let start = at + 512;
-        out.push((name, archive[start..(start + size).min(archive.len())].to_vec()));
+        out.push((
+            name,
+            archive[start..(start + size).min(archive.len())].to_vec(),
+        ));
         at = start + size.div_ceil(512) * 512;
     }
     out
