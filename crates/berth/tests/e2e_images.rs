@@ -2,6 +2,7 @@
 //! filesystem, list, tag, inspect, save in both formats, remove, load, prune) and its bad
 //! input: every failure exits non-zero with a message naming the problem and leaves the
 //! store as it was.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns: a failed step fails the test
 
 mod e2e;
 
