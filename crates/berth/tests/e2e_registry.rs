@@ -102,6 +102,30 @@ fn push_pull_round_trip_and_gc_keeps_shared_layers() {
 }
 
 #[test]
+fn concurrent_pushes_and_pulls_of_the_same_image() {
+    let server_env = Env::new();
+    let registry = BerthRegistry::start(&server_env.path("registry"), &[]);
+    let name = format!("{}/e2e/busy:1", registry.addr);
+    let pusher = Env::new();
+    let digest = import_busybox(&pusher, "concurrent", &name, "sh");
+    let pushed: Vec<String> = std::thread::scope(|s| {
+        let runs: Vec<_> = (0..3).map(|_| s.spawn(|| push(&pusher, &name))).collect();
+        runs.into_iter().map(|r| r.join().unwrap()).collect()
+    });
+    assert!(pushed.iter().all(|d| *d == digest), "{pushed:?}");
+    // Three pulls into one data root: the content store takes the same blobs at once.
+    let puller = Env::new();
+    let pulled: Vec<String> = std::thread::scope(|s| {
+        let runs: Vec<_> = (0..3).map(|_| s.spawn(|| pull(&puller, &name))).collect();
+        runs.into_iter().map(|r| r.join().unwrap()).collect()
+    });
+    assert!(pulled.iter().all(|d| *d == digest), "{pulled:?}");
+    assert_eq!(puller.image_names(), std::slice::from_ref(&name));
+    assert_eq!(puller.image_id(&name), pusher.image_id(&name));
+    puller.assert_blobs_intact();
+}
+
+#[test]
 fn token_auth_with_public_and_private_repositories() {
     let server_env = Env::new();
     let (htpasswd, policy) = auth_files(&server_env);
@@ -407,6 +431,23 @@ fn dockerd_pulls_from_and_pushes_to_berth_registry() {
     let original: serde_json::Value = serde_json::from_str(&original).unwrap();
     assert_eq!(pulled[0]["RootFS"], original[0]["RootFS"]);
     puller.assert_blobs_intact();
+
+    // Archives: docker loads what berth saves, and berth loads what docker saves.
+    let berth_tar = env.path("berth-save.tar");
+    let local = "interop/berth-saved:1";
+    env.ok(&["tag", &from_berth, local]);
+    env.ok(&["save", "-o", berth_tar.to_str().unwrap(), local]);
+    docker(&["load", "-i", berth_tar.to_str().unwrap()]);
+    let id = docker(&["inspect", "--format", "{{.Id}}", local]);
+    assert_eq!(id.trim(), env.image_id(local));
+    let docker_tar = env.path("docker-save.tar");
+    docker(&["save", "-o", docker_tar.to_str().unwrap(), &from_docker]);
+    let loader = Env::new();
+    let out = loader.ok(&["load", "-i", docker_tar.to_str().unwrap()]);
+    assert!(out.stdout.contains(&from_docker), "{}", out.stdout);
+    let id = docker(&["inspect", "--format", "{{.Id}}", &from_docker]);
+    assert_eq!(loader.image_id(&from_docker), id.trim());
+    loader.assert_blobs_intact();
 }
 
 #[test]
