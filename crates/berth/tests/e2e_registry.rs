@@ -162,8 +162,8 @@ fn token_auth_with_public_and_private_repositories() {
         "credentials saved after a failed login: {saved}"
     );
 
-    // The right one: private pull and push work.
-    let out = login(&user, r, PASSWORD).ok("login");
+    // The right one (given as a URL, as docker accepts): private pull and push work.
+    let out = login(&user, &format!("http://{r}/"), PASSWORD).ok("login with a URL");
     assert!(out.stdout.contains("Login Succeeded"), "{}", out.stdout);
     let saved = std::fs::read_to_string(user.credentials_file()).unwrap();
     assert!(saved.contains(r), "{saved}");
