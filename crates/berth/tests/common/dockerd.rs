@@ -83,7 +83,13 @@ impl Dockerd {
             .args(["--storage-driver", "vfs", "--shutdown-timeout", "2"])
             // Containers' cgroups go under a parent of this dockerd's own, removed at the end.
             .arg("--cgroup-parent")
-            .arg(format!("/{}", cgroup_parent(root)))
+            .arg(format!("/{}", unique_name(root)))
+            // dockerd starts its own containerd, unless a system one answers on
+            // /run/containerd; own namespaces keep the test apart from that one too.
+            .arg("--containerd-namespace")
+            .arg(unique_name(root))
+            .arg("--containerd-plugins-namespace")
+            .arg(format!("{}-plugins", unique_name(root)))
             .arg("--add-runtime")
             .arg(format!("{}={}", runtime.name, wrapper.display()))
             .stdin(Stdio::null())
@@ -261,7 +267,7 @@ impl Dockerd {
     /// The runtime removed the containers' own cgroups on delete; rmdir fails, and leaves
     /// the evidence, if it did not.
     fn remove_cgroup_parent(&self) {
-        let parent = cgroup_parent(self.dir());
+        let parent = unique_name(self.dir());
         let Ok(mountinfo) = fs::read_to_string("/proc/self/mountinfo") else {
             return;
         };
@@ -297,8 +303,8 @@ impl Drop for Dockerd {
     }
 }
 
-/// The cgroup parent of this dockerd's containers: the temp dir's unique name.
-fn cgroup_parent(dir: &Path) -> String {
+/// A name no other dockerd uses (the temp dir's): cgroup parent and containerd namespaces.
+fn unique_name(dir: &Path) -> String {
     dir.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default()
