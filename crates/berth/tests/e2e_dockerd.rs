@@ -157,6 +157,25 @@ fn docker_runs_containers_with_berth_runtime() {
         ps.contains("    1 sleep"),
         "pid 1 of the container is its sleep; ps showed:\n{ps}"
     );
+    // exec -it: the exec'd process gets a terminal of its own.
+    let mut cmd = daemon.docker();
+    cmd.args([
+        "exec",
+        "-it",
+        name,
+        "sh",
+        "-c",
+        "[ -t 0 ] && echo exec-tty-$((6*7))",
+    ]);
+    let mut term = PtySession::spawn(cmd);
+    term.expect("exec-tty-42", Duration::from_secs(30));
+    let status = term.wait(Duration::from_secs(30));
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "docker exec -it; the terminal showed:\n{}",
+        term.screen()
+    );
     daemon.ok(&["kill", name]);
     assert_eq!(
         wait_exited(&daemon, name),
