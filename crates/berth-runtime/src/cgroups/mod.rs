@@ -95,6 +95,10 @@ impl CgroupManager {
     pub fn stats(&self) -> Result<Stats, CgroupError> {
         Ok(Stats::default())
     }
+    /// How many processes the OOM killer killed in the cgroup.
+    pub fn oom_kill_count(&self) -> Result<u64, CgroupError> {
+        Ok(0)
+    }
     /// Removes the directories (they must hold no process).
     pub fn destroy(&self) -> Result<(), CgroupError> {
         Ok(())

@@ -34,3 +34,8 @@ pub fn apply_process_security(_process: &Process) -> Result<(), ProcessError> {
 pub fn set_no_new_privileges() -> Result<(), ProcessError> {
     Ok(())
 }
+
+/// The home directory of `uid` from the container's /etc/passwd, or `/`.
+pub fn home_dir(_uid: u32) -> String {
+    "/".to_string()
+}
