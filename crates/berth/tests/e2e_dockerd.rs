@@ -98,12 +98,18 @@ fn docker_runs_containers_with_berth_runtime() {
     let Some(daemon) = dockerd_with_berth() else {
         return;
     };
+    run_prints_and_propagates_exit_codes(&daemon);
+    detached_container_logs_exec_and_kill(&daemon);
+    stop_kills_after_the_timeout(&daemon);
+    interactive_shell_on_a_terminal(&daemon);
+}
 
-    // run: output reaches the client.
+fn run_prints_and_propagates_exit_codes(daemon: &Dockerd) {
     let out = daemon.ok(&run_args(&["--rm", IMAGE, "echo", "hello"]));
     assert_eq!(out, "hello\n", "docker run --rm echo hello");
 
     // The container really is isolated: its own pid namespace and hostname.
+    let script = "echo $$ $(hostname)";
     let out = daemon.ok(&run_args(&[
         "--rm",
         "--hostname",
@@ -111,89 +117,83 @@ fn docker_runs_containers_with_berth_runtime() {
         IMAGE,
         "sh",
         "-c",
-        "echo $$ $(hostname)",
+        script,
     ]));
     assert_eq!(
         out, "1 berth-e2e\n",
         "pid 1 and the hostname docker asked for"
     );
 
-    // Exit codes propagate to `docker run`.
     let done = daemon.run(&run_args(&["--rm", IMAGE, "sh", "-c", "exit 3"]));
+    let stderr = &done.stderr;
     assert_eq!(
         done.code(),
         Some(3),
-        "exit code of `sh -c 'exit 3'`; stderr: {}",
-        done.stderr
+        "exit code of `sh -c 'exit 3'`; stderr: {stderr}"
     );
+}
 
-    // A detached container: logs, exec, kill.
+fn detached_container_logs_exec_and_kill(daemon: &Dockerd) {
     let name = "berth-e2e-detached";
+    let script = "echo started; exec sleep 1000";
     daemon.ok(&run_args(&[
-        "-d",
-        "--name",
-        name,
-        IMAGE,
-        "sh",
-        "-c",
-        "echo started; exec sleep 1000",
+        "-d", "--name", name, IMAGE, "sh", "-c", script,
     ]));
-    let logs = wait_logs(&daemon, name, "started");
+    let logs = wait_logs(daemon, name, "started");
     assert_eq!(logs, "started\n", "docker logs of the detached container");
-    assert_eq!(
-        daemon.ok(&["exec", name, "echo", "from-exec"]),
-        "from-exec\n",
-        "docker exec output"
-    );
+
+    let out = daemon.ok(&["exec", name, "echo", "from-exec"]);
+    assert_eq!(out, "from-exec\n", "docker exec output");
     let done = daemon.run(&["exec", name, "sh", "-c", "exit 5"]);
+    let stderr = &done.stderr;
     assert_eq!(
         done.code(),
         Some(5),
-        "exit code through docker exec; stderr: {}",
-        done.stderr
+        "exit code through docker exec; stderr: {stderr}"
     );
+    // exec joins the container's pid namespace: pid 1 there is the container's sleep.
     let ps = daemon.ok(&["exec", name, "ps", "-o", "pid,comm"]);
-    assert!(
-        ps.contains("    1 sleep"),
-        "pid 1 of the container is its sleep; ps showed:\n{ps}"
+    let pid1 = ps
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some("1"));
+    assert_eq!(
+        pid1.map(|l| l.split_whitespace().collect::<Vec<_>>()),
+        Some(vec!["1", "sleep"]),
+        "pid 1 seen by docker exec; ps showed:\n{ps}"
     );
+
     // exec -it: the exec'd process gets a terminal of its own.
     let mut cmd = daemon.docker();
-    cmd.args([
-        "exec",
-        "-it",
-        name,
-        "sh",
-        "-c",
-        "[ -t 0 ] && echo exec-tty-$((6*7))",
-    ]);
+    let script = "[ -t 0 ] && echo exec-tty-$((6*7))";
+    cmd.args(["exec", "-it", name, "sh", "-c", script]);
     let mut term = PtySession::spawn(cmd);
     term.expect("exec-tty-42", Duration::from_secs(30));
     let status = term.wait(Duration::from_secs(30));
+    let screen = term.screen();
     assert_eq!(
         status.code(),
         Some(0),
-        "docker exec -it; the terminal showed:\n{}",
-        term.screen()
-    );
-    daemon.ok(&["kill", name]);
-    assert_eq!(
-        wait_exited(&daemon, name),
-        "exited 137",
-        "state after docker kill (SIGKILL)"
+        "docker exec -it; the terminal showed:\n{screen}"
     );
 
-    // docker stop: sleep as pid 1 ignores SIGTERM, so SIGKILL follows after the timeout.
+    daemon.ok(&["kill", name]);
+    let state = wait_exited(daemon, name);
+    assert_eq!(state, "exited 137", "state after docker kill (SIGKILL)");
+}
+
+fn stop_kills_after_the_timeout(daemon: &Dockerd) {
+    // sleep as pid 1 has no SIGTERM handler, so the kernel ignores SIGTERM for it and
+    // docker stop has to follow with SIGKILL after the timeout.
     let name = "berth-e2e-stopped";
     daemon.ok(&run_args(&["-d", "--name", name, IMAGE, "sleep", "1000"]));
     daemon.ok(&["stop", "-t", "1", name]);
-    assert_eq!(
-        wait_exited(&daemon, name),
-        "exited 137",
-        "state after docker stop"
-    );
+    let state = wait_exited(daemon, name);
+    assert_eq!(state, "exited 137", "state after docker stop");
+}
 
-    // -it: a shell on a terminal (berth hands the pty master to the shim's console socket).
+fn interactive_shell_on_a_terminal(daemon: &Dockerd) {
+    // berth hands the pty master to the shim over its console socket; the docker CLI
+    // relays it to this test's own pty.
     let mut cmd = daemon.docker();
     cmd.args(run_args(&["--rm", "-it", IMAGE, "sh"]));
     let mut term = PtySession::spawn(cmd);
@@ -202,10 +202,10 @@ fn docker_runs_containers_with_berth_runtime() {
     term.send("[ -t 0 ] && echo tty-$((6*7)); exit 4\r");
     term.expect("tty-42", Duration::from_secs(30));
     let status = term.wait(Duration::from_secs(30));
+    let screen = term.screen();
     assert_eq!(
         status.code(),
         Some(4),
-        "exit code of `docker run -it`; the terminal showed:\n{}",
-        term.screen()
+        "exit code of `docker run -it`; the terminal showed:\n{screen}"
     );
 }
