@@ -88,7 +88,12 @@ fn init(config: &InitConfig<'_>) -> Result<std::convert::Infallible> {
         source,
     })?;
     if config.plan.new_mount() {
-        rootfs::prepare(config.spec, config.rootfs, config.plan.in_user_ns())?;
+        rootfs::prepare(
+            config.spec,
+            config.rootfs,
+            config.bundle,
+            config.plan.in_user_ns(),
+        )?;
     }
     let spec_hooks = config.spec.hooks().as_ref();
     if has_create_runtime_hooks(config.spec) {

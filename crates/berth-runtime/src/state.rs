@@ -277,6 +277,29 @@ impl StateRoot {
     }
 }
 
+/// A path for binding or connecting to the unix socket `dir/name` that fits in
+/// `sun_path` (108 bytes) however deep `dir` is: long paths go through an `O_PATH`
+/// descriptor of `dir` (`/proc/self/fd/N/name`), which must be kept open while used.
+pub fn socket_path(dir: &Path, name: &str) -> Result<(Option<std::fs::File>, PathBuf)> {
+    let full = dir.join(name);
+    if full.as_os_str().len() < 100 {
+        return Ok((None, full));
+    }
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::OpenOptionsExt;
+    let handle = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC)
+        .open(dir)
+        .map_err(|source| Error::Io {
+            what: "open the state directory",
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    let short = PathBuf::from(format!("/proc/self/fd/{}/{name}", handle.as_raw_fd()));
+    Ok((Some(handle), short))
+}
+
 /// Now, as RFC 3339 with nanoseconds (the format runc writes).
 pub fn now_rfc3339() -> String {
     humantime::format_rfc3339_nanos(std::time::SystemTime::now()).to_string()

@@ -96,16 +96,14 @@ pub fn create(root: &StateRoot, options: CreateOptions) -> Result<ContainerState
     let cgroup = CgroupManager::new(cgroups_path, &options.id)?;
     cgroup.create()?;
     cleanup.cgroup = Some(cgroup.clone());
-    if let Some(resources) = linux.and_then(|l| l.resources().as_ref()) {
-        cgroup.apply(resources)?;
-    }
+    cgroup.apply(&super::devices::effective_resources(spec))?;
     let listener = if options.start_immediately {
         None
     } else {
-        let path = dir.join(EXEC_SOCKET);
+        let (_dir_handle, path) = crate::state::socket_path(&dir, EXEC_SOCKET)?;
         Some(UnixListener::bind(&path).map_err(|source| Error::Io {
             what: "create the exec socket",
-            path,
+            path: dir.join(EXEC_SOCKET),
             source,
         })?)
     };

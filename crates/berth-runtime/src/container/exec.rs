@@ -134,6 +134,8 @@ fn exec_main(
 ) -> std::convert::Infallible {
     let result = (|| {
         set_parent_death_signal(Some(nix::sys::signal::Signal::SIGKILL))?;
+        // The spec's `execCPUAffinity.initial` holds until the process joins the cgroup.
+        crate::process::apply_initial_cpu_affinity(process)?;
         channel.expect(&Message::Go, "go")?;
         if console.is_some() {
             nix::unistd::setsid().map_err(Error::sys("setsid"))?;

@@ -6,6 +6,7 @@
 
 mod create;
 mod delete;
+mod devices;
 mod exec;
 mod kill;
 mod list;
@@ -23,7 +24,7 @@ pub use list::list;
 pub use pause::{pause, resume};
 pub use start::{run_poststart, start};
 pub use update::update;
-pub use wait::{exit_code, wait_forwarding_signals};
+pub use wait::{copy_window_size, exit_code, wait_forwarding_signals, SignalForwarder};
 
 use std::path::PathBuf;
 

@@ -15,7 +15,8 @@ pub fn start(root: &StateRoot, id: &str) -> Result<Option<HookError>> {
     let container = Container::load(root, id)?;
     container.require(&[Status::Created], "start it")?;
     let socket = container.dir.join(EXEC_SOCKET);
-    let mut conn = UnixStream::connect(&socket).map_err(|source| Error::Io {
+    let (_dir_handle, reachable) = crate::state::socket_path(&container.dir, EXEC_SOCKET)?;
+    let mut conn = UnixStream::connect(&reachable).map_err(|source| Error::Io {
         what: "reach the container's init on",
         path: socket.clone(),
         source,

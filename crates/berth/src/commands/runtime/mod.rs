@@ -14,6 +14,7 @@ mod run;
 mod spec;
 mod start;
 mod state;
+mod terminal;
 mod update;
 
 use std::io::Write;

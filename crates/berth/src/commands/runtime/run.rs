@@ -1,11 +1,14 @@
 //! `berth runtime run`: create, start and (unless detached) wait, then delete.
 
-use berth_runtime::container::{self, Container};
+use std::os::fd::AsFd;
+
+use berth_runtime::container::{self, Container, SignalForwarder};
 use berth_runtime::state::StateRoot;
 use clap::Args;
 use nix::unistd::Pid;
 
 use super::create::CreateArgs;
+use super::terminal;
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -20,15 +23,48 @@ pub struct RunArgs {
 }
 
 pub fn run(root: &StateRoot, args: RunArgs) -> anyhow::Result<i32> {
-    let state = container::create(root, args.create.options(true)?)?;
+    let mut options = args.create.options(true)?;
+    // A terminal with nobody to hand it to: berth holds it and copies to its own stdio.
+    let receiver = if options.console.is_none() && !args.detach && wants_terminal(&args.create) {
+        let (receiver, theirs) = terminal::console_pair()?;
+        options.console = Some(theirs);
+        Some(receiver)
+    } else {
+        None
+    };
+    let state = container::create(root, options)?;
+    let master = receiver.map(|r| r.receive()).transpose()?;
     let container = Container::load(root, &state.id)?;
     super::warn_hook(container::run_poststart(&container));
     if args.detach {
         return Ok(0);
     }
-    let status = container::wait_forwarding_signals(Pid::from_raw(state.pid))?;
+    let forwarder = SignalForwarder::install()?;
+    let proxy = master
+        .as_ref()
+        .map(|m| {
+            m.try_clone()
+                .map_err(anyhow::Error::from)
+                .and_then(terminal::Proxy::start)
+        })
+        .transpose()?;
+    let status = forwarder.wait(Pid::from_raw(state.pid), master.as_ref().map(|m| m.as_fd()));
+    drop(master);
+    if let Some(proxy) = proxy {
+        proxy.finish();
+    }
+    let status = status?;
     if !args.keep {
         super::warn_hook(container::delete(root, &state.id, true)?);
     }
     Ok(container::exit_code(status))
+}
+
+/// Whether the bundle's process asks for a terminal (an unreadable bundle is reported by
+/// `create` itself).
+fn wants_terminal(args: &CreateArgs) -> bool {
+    berth_runtime::spec::load_bundle(&args.bundle)
+        .ok()
+        .and_then(|b| b.spec.process().as_ref()?.terminal())
+        .unwrap_or(false)
 }

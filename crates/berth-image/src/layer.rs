@@ -1,0 +1,1 @@
+//! layer (skeleton: being written).

@@ -1,0 +1,1 @@
+//! store (skeleton: being written).
