@@ -73,6 +73,11 @@ fn init(config: &InitConfig<'_>) -> Result<std::convert::Infallible> {
     if config.plan.new_user() {
         become_root()?;
     }
+    if config.plan.new_cgroup_after_join {
+        // Only now is this process in its cgroup, which becomes the namespace's root.
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
+            .map_err(Error::sys("create the cgroup namespace"))?;
+    }
     nix::unistd::setsid().map_err(Error::sys("setsid"))?;
     if let Some(hostname) = config.spec.hostname() {
         nix::unistd::sethostname(hostname)
@@ -106,9 +111,12 @@ fn init(config: &InitConfig<'_>) -> Result<std::convert::Infallible> {
     close_fds_on_exec(3 + config.preserve_fds)?;
     if config.plan.new_mount() {
         rootfs::pivot(config.rootfs, config.no_pivot)?;
+    }
+    // Before `finish`, which makes /proc/sys read-only.
+    write_sysctls(config.spec)?;
+    if config.plan.new_mount() {
         rootfs::finish(config.spec)?;
     }
-    write_sysctls(config.spec)?;
     let program = prepare_process(config.process, config.console, config.seccomp)?;
     set_parent_death_signal(None)?;
     config.channel.send(&Message::Ready)?;
@@ -118,7 +126,9 @@ fn init(config: &InitConfig<'_>) -> Result<std::convert::Infallible> {
     };
     let result = (|| {
         if let Some(list) = spec_hooks.and_then(|h| h.start_container().as_ref()) {
-            hooks::run("startContainer", list, &config.hook_state)?;
+            let mut state = config.hook_state.clone();
+            state.status = crate::state::Status::Created;
+            hooks::run("startContainer", list, &state)?;
         }
         program.exec(config.seccomp)
     })();
@@ -127,8 +137,19 @@ fn init(config: &InitConfig<'_>) -> Result<std::convert::Infallible> {
         Ok(never) => match never {},
         Err(err) => err,
     };
-    if let Some(mut conn) = start {
-        let _ = conn.write_all(chain(&err).as_bytes());
+    match start {
+        Some(mut conn) => {
+            let _ = conn.write_all(chain(&err).as_bytes());
+        }
+        // Started at once (`run`): nobody listens on the channel any more, but the
+        // caller's stderr is still this process's.
+        None => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "berth: container start failed: {}",
+                chain(&err)
+            );
+        }
     }
     Err(err)
 }
@@ -233,7 +254,10 @@ fn cstring(bytes: &[u8]) -> Result<CString> {
 /// Resolves `name` on the container's PATH (from its environment), as execvp would.
 fn find_program(name: &str, env: &[String]) -> Result<String> {
     if name.contains('/') {
-        return Ok(name.to_string());
+        return match nix::unistd::access(name, nix::unistd::AccessFlags::X_OK) {
+            Ok(()) => Ok(name.to_string()),
+            Err(errno) => Err(Error::Setup(format!("exec: `{name}`: {}", errno.desc()))),
+        };
     }
     let path_var = env
         .iter()

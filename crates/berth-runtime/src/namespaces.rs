@@ -43,6 +43,9 @@ pub struct NamespacePlan {
     pub new: CloneFlags,
     /// Namespaces joined, in the order they must be joined (user first).
     pub join: Vec<(LinuxNamespaceType, PathBuf)>,
+    /// A new cgroup namespace, created by the init itself once the runtime has moved it
+    /// into its cgroup (so that cgroup is the namespace's root); not in `new`.
+    pub new_cgroup_after_join: bool,
 }
 
 /// The clone(2) flag of a namespace type.
@@ -64,6 +67,7 @@ impl Default for NamespacePlan {
         Self {
             new: CloneFlags::empty(),
             join: Vec::new(),
+            new_cgroup_after_join: false,
         }
     }
 }
@@ -83,6 +87,7 @@ impl NamespacePlan {
                 None if ns.typ() == LinuxNamespaceType::Time => {
                     return Err(NamespaceError::TimeUnsupported)
                 }
+                None if ns.typ() == LinuxNamespaceType::Cgroup => plan.new_cgroup_after_join = true,
                 None => plan.new |= clone_flag(ns.typ()),
             }
         }

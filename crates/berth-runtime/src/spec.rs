@@ -66,6 +66,9 @@ pub enum SpecError {
     /// A mount destination is not absolute.
     #[error("mount destination `{0}` is not an absolute path")]
     RelativeMountDestination(PathBuf),
+    /// A mount destination climbs above the container's root with `..`.
+    #[error("mount destination `{0}` escapes the container root (too many `..` components)")]
+    EscapingMountDestination(PathBuf),
     /// The container id is not acceptable.
     #[error(
         "invalid container id `{0}`: use letters, digits, `_`, `-`, `.` and `+` (at most 1024)"
@@ -143,10 +146,12 @@ fn validate(spec: &Spec, dir: &Path, config: &Path) -> Result<PathBuf, SpecError
         return Err(SpecError::NoArgs);
     }
     for mount in spec.mounts().iter().flatten() {
-        if !mount.destination().is_absolute() {
-            return Err(SpecError::RelativeMountDestination(
-                mount.destination().clone(),
-            ));
+        let destination = mount.destination();
+        if !destination.is_absolute() {
+            return Err(SpecError::RelativeMountDestination(destination.clone()));
+        }
+        if climbs_above_root(destination) {
+            return Err(SpecError::EscapingMountDestination(destination.clone()));
         }
     }
     if let Some(linux) = spec.linux() {
@@ -188,6 +193,24 @@ fn validate(spec: &Spec, dir: &Path, config: &Path) -> Result<PathBuf, SpecError
         }
     }
     Ok(rootfs)
+}
+
+/// Whether `path`'s `..` components, taken lexically, climb above `/`.
+fn climbs_above_root(path: &Path) -> bool {
+    let mut depth = 0i32;
+    for component in path.components() {
+        match component {
+            std::path::Component::ParentDir => {
+                depth -= 1;
+                if depth < 0 {
+                    return true;
+                }
+            }
+            std::path::Component::Normal(_) => depth += 1,
+            _ => {}
+        }
+    }
+    false
 }
 
 #[cfg(test)]
@@ -251,6 +274,13 @@ mod tests {
         let config = MINIMAL.replace(r#"{"type":"mount"}"#, r#"{"type":"user"}"#);
         let (_dir, result) = bundle_with(&config);
         assert!(matches!(result, Err(SpecError::UserNamespace(_))));
+    }
+
+    #[test]
+    fn escaping_mount_destination_is_refused() {
+        assert!(climbs_above_root(Path::new("/../etc")));
+        assert!(climbs_above_root(Path::new("/a/../../etc")));
+        assert!(!climbs_above_root(Path::new("/a/../etc")));
     }
 
     #[test]

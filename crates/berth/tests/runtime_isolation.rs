@@ -644,7 +644,7 @@ fn bind_mounts_honour_readonly() {
             "/ro",
             "bind",
             host.path().to_str().unwrap(),
-            &["rbind", "ro"],
+            &["rbind", "ro", "nosuid", "nodev", "noexec"],
         )
         .mount("/rw", "bind", rw.path().to_str().unwrap(), &["bind", "rw"]);
     let out = sh(
