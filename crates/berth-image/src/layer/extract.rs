@@ -496,9 +496,12 @@ fn write_sparse(reader: &mut impl Read, file: &File, buffer: &mut [u8]) -> io::R
 fn read_meta<R: Read>(entry: &mut tar::Entry<'_, R>) -> io::Result<Meta> {
     let header = entry.header();
     let mode = header.mode()? & 0o7777;
-    let uid = u32::try_from(header.uid()?).map_err(|_| io::Error::other("uid out of range"))?;
-    let gid = u32::try_from(header.gid()?).map_err(|_| io::Error::other("gid out of range"))?;
-    let mtime_secs = header.mtime()?;
+    let old = header.as_old();
+    let uid = blank_is_zero(header.uid(), &old.uid)?;
+    let uid = u32::try_from(uid).map_err(|_| io::Error::other("uid out of range"))?;
+    let gid = blank_is_zero(header.gid(), &old.gid)?;
+    let gid = u32::try_from(gid).map_err(|_| io::Error::other("gid out of range"))?;
+    let mtime_secs = blank_is_zero(header.mtime(), &old.mtime)?;
     let gnu_atime = header.as_gnu().and_then(|gnu| gnu.atime().ok()).filter(|&t| t != 0);
     let mut mtime = TimeSpec::new(mtime_secs as libc::time_t, 0);
     let mut atime = gnu_atime.map(|t| TimeSpec::new(t as libc::time_t, 0));
@@ -524,6 +527,15 @@ fn read_meta<R: Read>(entry: &mut tar::Entry<'_, R>) -> io::Result<Meta> {
         mtime,
         xattrs,
     })
+}
+
+/// A numeric header field that is all NULs or spaces reads as 0, as Go's archive/tar (and
+/// so docker) reads it; some writers leave ids blank.
+fn blank_is_zero(parsed: io::Result<u64>, raw: &[u8]) -> io::Result<u64> {
+    match parsed {
+        Err(_) if raw.iter().all(|&b| b == 0 || b == b' ') => Ok(0),
+        other => other,
+    }
 }
 
 /// A PAX time: decimal seconds with an optional fraction (`1700000000.123456789`).
