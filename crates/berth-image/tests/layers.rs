@@ -1,6 +1,7 @@
 //! Layers: unpack, pack, whiteouts, hostile tars, snapshots on overlayfs.
 //!
 //! These tests run as root (ownership, device nodes, trusted xattrs, mounts).
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -29,16 +30,40 @@ struct Raw<'a> {
 }
 
 fn file<'a>(name: &'a str, data: &'a [u8]) -> Raw<'a> {
-    Raw { name: name.as_bytes(), kind: EntryType::Regular, data, link: None, mode: 0o644 }
+    Raw {
+        name: name.as_bytes(),
+        kind: EntryType::Regular,
+        data,
+        link: None,
+        mode: 0o644,
+    }
 }
 fn dir(name: &str) -> Raw<'_> {
-    Raw { name: name.as_bytes(), kind: EntryType::Directory, data: b"", link: None, mode: 0o755 }
+    Raw {
+        name: name.as_bytes(),
+        kind: EntryType::Directory,
+        data: b"",
+        link: None,
+        mode: 0o755,
+    }
 }
 fn symlink_entry<'a>(name: &'a str, target: &'a str) -> Raw<'a> {
-    Raw { name: name.as_bytes(), kind: EntryType::Symlink, data: b"", link: Some(target.as_bytes()), mode: 0o777 }
+    Raw {
+        name: name.as_bytes(),
+        kind: EntryType::Symlink,
+        data: b"",
+        link: Some(target.as_bytes()),
+        mode: 0o777,
+    }
 }
 fn hardlink_entry<'a>(name: &'a str, target: &'a str) -> Raw<'a> {
-    Raw { name: name.as_bytes(), kind: EntryType::Link, data: b"", link: Some(target.as_bytes()), mode: 0o644 }
+    Raw {
+        name: name.as_bytes(),
+        kind: EntryType::Link,
+        data: b"",
+        link: Some(target.as_bytes()),
+        mode: 0o644,
+    }
 }
 
 fn raw_tar(entries: &[Raw<'_>]) -> Vec<u8> {
@@ -67,7 +92,10 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
 }
 
 fn options(whiteouts: WhiteoutMode) -> UnpackOptions {
-    UnpackOptions { whiteouts, ..UnpackOptions::default() }
+    UnpackOptions {
+        whiteouts,
+        ..UnpackOptions::default()
+    }
 }
 
 /// A directory outside every target, whose contents must never change.
@@ -86,11 +114,22 @@ impl Victim {
     }
 
     fn assert_untouched(&self) {
-        let names: Vec<_> = fs::read_dir(&self.path).unwrap().map(|e| e.unwrap().file_name()).collect();
-        assert_eq!(names, vec![std::ffi::OsString::from("secret")], "victim dir changed");
+        let names: Vec<_> = fs::read_dir(&self.path)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(
+            names,
+            vec![std::ffi::OsString::from("secret")],
+            "victim dir changed"
+        );
         let secret = self.path.join("secret");
         assert_eq!(fs::read(&secret).unwrap(), b"do not touch");
-        assert_eq!(secret.metadata().unwrap().nlink(), 1, "victim file was hardlinked");
+        assert_eq!(
+            secret.metadata().unwrap().nlink(),
+            1,
+            "victim file was hardlinked"
+        );
         assert_eq!(secret.metadata().unwrap().mode() & 0o7777, 0o644);
     }
 }
@@ -112,11 +151,23 @@ fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
         } else if kind.is_symlink() {
             format!("symlink->{}", fs::read_link(&path).unwrap().display())
         } else if kind.is_file() {
-            format!("file {} {}", meta.len(), Digest::sha256_of(&fs::read(&path).unwrap()))
+            format!(
+                "file {} {}",
+                meta.len(),
+                Digest::sha256_of(&fs::read(&path).unwrap())
+            )
         } else if kind.is_char_device() {
-            format!("char {}:{}", libc::major(meta.rdev()), libc::minor(meta.rdev()))
+            format!(
+                "char {}:{}",
+                libc::major(meta.rdev()),
+                libc::minor(meta.rdev())
+            )
         } else if kind.is_block_device() {
-            format!("block {}:{}", libc::major(meta.rdev()), libc::minor(meta.rdev()))
+            format!(
+                "block {}:{}",
+                libc::major(meta.rdev()),
+                libc::minor(meta.rdev())
+            )
         } else {
             "fifo".to_string()
         };
@@ -126,13 +177,38 @@ fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
                 let n = n.to_string_lossy();
                 n.starts_with("user.") || n == "security.capability"
             })
-            .map(|n| format!("{}={:?}", n.to_string_lossy(), xattr::get(&path, &n).unwrap().unwrap()))
+            .map(|n| {
+                format!(
+                    "{}={:?}",
+                    n.to_string_lossy(),
+                    xattr::get(&path, &n).unwrap().unwrap()
+                )
+            })
             .collect();
         xattrs.sort();
-        let mode = if kind.is_symlink() { 0 } else { meta.mode() & 0o7777 };
-        let mtime = if kind.is_symlink() || kind.is_dir() { 0 } else { meta.mtime() };
-        let rel = path.strip_prefix(root).unwrap().to_string_lossy().into_owned();
-        out.insert(rel, format!("{what} mode={mode:o} {}:{} mtime={mtime} {xattrs:?}", meta.uid(), meta.gid()));
+        let mode = if kind.is_symlink() {
+            0
+        } else {
+            meta.mode() & 0o7777
+        };
+        let mtime = if kind.is_symlink() || kind.is_dir() {
+            0
+        } else {
+            meta.mtime()
+        };
+        let rel = path
+            .strip_prefix(root)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        out.insert(
+            rel,
+            format!(
+                "{what} mode={mode:o} {}:{} mtime={mtime} {xattrs:?}",
+                meta.uid(),
+                meta.gid()
+            ),
+        );
         if kind.is_dir() {
             walk(root, &path, out);
         }
@@ -177,14 +253,22 @@ fn make_source(root: &Path) {
     fs::write(p("ro/file"), b"read only").unwrap();
     fs::set_permissions(p("ro/file"), fs::Permissions::from_mode(0o444)).unwrap();
     fs::set_permissions(p("ro"), fs::Permissions::from_mode(0o555)).unwrap();
-    nix::unistd::mkfifo(&p("run/fifo"), nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    nix::unistd::mkfifo(
+        &p("run/fifo"),
+        nix::sys::stat::Mode::from_bits_truncate(0o600),
+    )
+    .unwrap();
     mknod(&p("dev/null2"), libc::S_IFCHR, 0o666, 1, 3);
     mknod(&p("dev/loopx"), libc::S_IFBLK, 0o660, 7, 200);
     let long = format!("deep/{}/{}", "d".repeat(120), "f".repeat(150));
     fs::create_dir_all(p(&long).parent().unwrap()).unwrap();
     fs::write(p(&long), b"long name").unwrap();
     symlink(format!("/{}", "t".repeat(200)), p("longlink")).unwrap();
-    filetime::set_file_mtime(p("etc/passwd"), filetime::FileTime::from_unix_time(1_500_000_000, 7)).unwrap();
+    filetime::set_file_mtime(
+        p("etc/passwd"),
+        filetime::FileTime::from_unix_time(1_500_000_000, 7),
+    )
+    .unwrap();
 }
 
 fn packed(dir: &Path, options: &PackOptions) -> (Vec<u8>, berth_image::layer::PackResult) {
@@ -198,7 +282,10 @@ fn assert_no_output(target: &Path) {
     let name = target.file_name().unwrap().as_bytes();
     for entry in fs::read_dir(target.parent().unwrap()).unwrap() {
         let entry = entry.unwrap().file_name();
-        assert!(!entry.as_bytes().starts_with(name), "left behind: {entry:?}");
+        assert!(
+            !entry.as_bytes().starts_with(name),
+            "left behind: {entry:?}"
+        );
     }
 }
 
@@ -211,7 +298,10 @@ fn pack_then_unpack_round_trips_every_kind_of_file() {
     fs::create_dir(&source).unwrap();
     make_source(&source);
     for compression in [Compression::None, Compression::Gzip, Compression::Zstd] {
-        let options = PackOptions { compression, ..PackOptions::default() };
+        let options = PackOptions {
+            compression,
+            ..PackOptions::default()
+        };
         let (blob, result) = packed(&source, &options);
         assert_eq!(result.digest, Digest::sha256_of(&blob));
         assert_eq!(result.size, blob.len() as u64);
@@ -224,7 +314,10 @@ fn pack_then_unpack_round_trips_every_kind_of_file() {
         assert_eq!(tree(&target), tree(&source), "{}", compression.name());
         let su = target.join("bin/su").metadata().unwrap();
         assert_eq!(su.nlink(), 2, "hardlink kept");
-        assert_eq!(su.ino(), target.join("bin/su-link").metadata().unwrap().ino());
+        assert_eq!(
+            su.ino(),
+            target.join("bin/su-link").metadata().unwrap().ino()
+        );
     }
 }
 
@@ -254,7 +347,13 @@ fn packing_is_deterministic() {
     let (changed, _) = packed(&source, &fixed);
     assert_ne!(first, changed);
     // No user or group names, ustar headers only where they suffice.
-    let (plain, _) = packed(&source, &PackOptions { compression: Compression::None, ..fixed });
+    let (plain, _) = packed(
+        &source,
+        &PackOptions {
+            compression: Compression::None,
+            ..fixed
+        },
+    );
     let mut archive = tar::Archive::new(Cursor::new(plain));
     for entry in archive.entries().unwrap() {
         let entry = entry.unwrap();
@@ -276,13 +375,20 @@ fn gnu_sparse_files_are_unpacked_with_holes() {
     builder.sparse(true);
     builder.append_path_with_name(&sparse, "sparse").unwrap();
     let bytes = builder.into_inner().unwrap();
-    assert!(bytes.len() < 1 << 20, "the tar crate wrote a GNU sparse entry");
+    assert!(
+        bytes.len() < 1 << 20,
+        "the tar crate wrote a GNU sparse entry"
+    );
     let target = work.path().join("out");
     unpack(Cursor::new(bytes), &target, &UnpackOptions::default()).unwrap();
     let out = target.join("sparse");
     let meta = out.metadata().unwrap();
     assert_eq!(meta.len(), 64 << 20);
-    assert!(meta.blocks() * 512 < 1 << 20, "holes kept: {} blocks", meta.blocks());
+    assert!(
+        meta.blocks() * 512 < 1 << 20,
+        "holes kept: {} blocks",
+        meta.blocks()
+    );
     let data = fs::read(&out).unwrap();
     assert_eq!(&data[32 << 20..(32 << 20) + 6], b"middle");
     assert_eq!(&data[data.len() - 3..], b"end");
@@ -298,20 +404,38 @@ fn long_names_and_pax_xattrs_from_other_writers() {
     let mut header = Header::new_gnu();
     header.set_size(4);
     header.set_mode(0o600);
-    builder.append_data(&mut header, &long, &b"data"[..]).unwrap();
     builder
-        .append_pax_extensions([("SCHILY.xattr.user.origin", &b"pax"[..]), ("mtime", &b"1234567890.5"[..])])
+        .append_data(&mut header, &long, &b"data"[..])
+        .unwrap();
+    builder
+        .append_pax_extensions([
+            ("SCHILY.xattr.user.origin", &b"pax"[..]),
+            ("mtime", &b"1234567890.5"[..]),
+        ])
         .unwrap();
     let mut header = Header::new_ustar();
     header.set_size(1);
     header.set_mode(0o640);
     builder.append_data(&mut header, "x", &b"1"[..]).unwrap();
     let target = work.path().join("out");
-    unpack(Cursor::new(builder.into_inner().unwrap()), &target, &UnpackOptions::default()).unwrap();
+    unpack(
+        Cursor::new(builder.into_inner().unwrap()),
+        &target,
+        &UnpackOptions::default(),
+    )
+    .unwrap();
     assert_eq!(fs::read(target.join(&long)).unwrap(), b"data");
-    assert_eq!(xattr::get(target.join("x"), "user.origin").unwrap().unwrap(), b"pax");
+    assert_eq!(
+        xattr::get(target.join("x"), "user.origin")
+            .unwrap()
+            .unwrap(),
+        b"pax"
+    );
     let meta = target.join("x").metadata().unwrap();
-    assert_eq!((meta.mtime(), meta.mtime_nsec()), (1_234_567_890, 500_000_000));
+    assert_eq!(
+        (meta.mtime(), meta.mtime_nsec()),
+        (1_234_567_890, 500_000_000)
+    );
     assert_eq!(meta.mode() & 0o777, 0o640);
 }
 
@@ -349,7 +473,11 @@ fn layer2() -> Vec<u8> {
 }
 
 fn layer3() -> Vec<u8> {
-    raw_tar(&[dir("tree/"), file("tree/back", b"back"), file("etc/keep", b"changed")])
+    raw_tar(&[
+        dir("tree/"),
+        file("tree/back", b"back"),
+        file("etc/keep", b"changed"),
+    ])
 }
 
 #[test]
@@ -363,7 +491,15 @@ fn apply_mode_whiteouts_and_opaque_directories() {
     let names: Vec<_> = tree(&rootfs).into_keys().collect();
     assert_eq!(
         names,
-        ["etc", "etc/keep", "etc/new", "opq", "opq/fresh", "opq/sub", "opq/sub/mine"],
+        [
+            "etc",
+            "etc/keep",
+            "etc/new",
+            "opq",
+            "opq/fresh",
+            "opq/sub",
+            "opq/sub/mine"
+        ],
         "whiteouts removed lower files, the opaque dir kept only this layer's"
     );
 }
@@ -372,11 +508,26 @@ fn apply_mode_whiteouts_and_opaque_directories() {
 fn overlay_mode_writes_overlay_whiteouts() {
     let work = tempfile::tempdir().unwrap();
     let target = work.path().join("snap");
-    unpack(Cursor::new(layer2()), &target, &options(WhiteoutMode::Overlay)).unwrap();
+    unpack(
+        Cursor::new(layer2()),
+        &target,
+        &options(WhiteoutMode::Overlay),
+    )
+    .unwrap();
     let gone = target.join("etc/gone").symlink_metadata().unwrap();
     assert!(gone.file_type().is_char_device() && gone.rdev() == 0);
-    assert!(target.join("tree").symlink_metadata().unwrap().file_type().is_char_device());
-    assert_eq!(xattr::get(target.join("opq"), "trusted.overlay.opaque").unwrap().unwrap(), b"y");
+    assert!(target
+        .join("tree")
+        .symlink_metadata()
+        .unwrap()
+        .file_type()
+        .is_char_device());
+    assert_eq!(
+        xattr::get(target.join("opq"), "trusted.overlay.opaque")
+            .unwrap()
+            .unwrap(),
+        b"y"
+    );
     assert!(!target.join("etc/.wh.gone").exists());
 }
 
@@ -400,17 +551,30 @@ fn snapshots_stacked_with_overlayfs_match_a_flattened_rootfs() {
     for layer in &layers {
         let diff_id = Digest::sha256_of(layer);
         let id = chain_id(chain.last(), &diff_id);
-        let opts = UnpackOptions { expected_diff_id: Some(diff_id), ..options(WhiteoutMode::Overlay) };
+        let opts = UnpackOptions {
+            expected_diff_id: Some(diff_id),
+            ..options(WhiteoutMode::Overlay)
+        };
         let prepared = snapshotter
-            .prepare(&id, chain.last(), |dir| apply(Cursor::new(layer), dir, &opts).map(drop))
+            .prepare(&id, chain.last(), |dir| {
+                apply(Cursor::new(layer), dir, &opts).map(drop)
+            })
             .unwrap();
         assert_eq!(prepared, Prepared::Created);
-        assert_eq!(snapshotter.prepare(&id, chain.last(), |_| unreachable!()).unwrap(), Prepared::Existed);
+        assert_eq!(
+            snapshotter
+                .prepare(&id, chain.last(), |_| unreachable!())
+                .unwrap(),
+            Prepared::Existed
+        );
         assert!(snapshotter.usage(&id).unwrap() > 0);
         chain.push(id);
         apply(Cursor::new(layer), &flat, &options(WhiteoutMode::Apply)).unwrap();
     }
-    assert_eq!(snapshotter.parent(&chain[2]).unwrap().as_ref(), Some(&chain[1]));
+    assert_eq!(
+        snapshotter.parent(&chain[2]).unwrap().as_ref(),
+        Some(&chain[1])
+    );
     let lowers = snapshotter.lower_dirs(&chain).unwrap();
     assert_eq!(lowers[0], snapshotter.fs_path(&chain[2]), "topmost first");
     let merged = work.path().join("merged");
@@ -418,7 +582,10 @@ fn snapshots_stacked_with_overlayfs_match_a_flattened_rootfs() {
     mount_overlay(&lowers, None, &merged).unwrap();
     let guard = Mounted(merged.clone());
     assert_eq!(tree(&merged), tree(&flat));
-    assert!(fs::write(merged.join("x"), b"x").is_err(), "read-only without an upper dir");
+    assert!(
+        fs::write(merged.join("x"), b"x").is_err(),
+        "read-only without an upper dir"
+    );
     drop(guard);
 
     // One layer: a read-only bind mount.
@@ -428,7 +595,10 @@ fn snapshots_stacked_with_overlayfs_match_a_flattened_rootfs() {
     drop(guard);
 
     // Removal: a parent in use is refused; the top goes, then its parent may.
-    assert!(matches!(snapshotter.remove(&chain[1]), Err(LayerError::SnapshotInUse { .. })));
+    assert!(matches!(
+        snapshotter.remove(&chain[1]),
+        Err(LayerError::SnapshotInUse { .. })
+    ));
     snapshotter.remove(&chain[2]).unwrap();
     assert!(!snapshotter.exists(&chain[2]));
     snapshotter.remove(&chain[1]).unwrap();
@@ -446,7 +616,8 @@ fn concurrent_preparers_of_one_snapshot_both_succeed() {
                 scope.spawn(|| {
                     snapshotter
                         .prepare(&id, None, |dir| {
-                            apply(Cursor::new(&layer), dir, &options(WhiteoutMode::Overlay)).map(drop)
+                            apply(Cursor::new(&layer), dir, &options(WhiteoutMode::Overlay))
+                                .map(drop)
                         })
                         .unwrap()
                 })
@@ -455,12 +626,24 @@ fn concurrent_preparers_of_one_snapshot_both_succeed() {
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
     assert!(results.contains(&Prepared::Created));
-    assert_eq!(fs::read(snapshotter.fs_path(&id).join("etc/keep")).unwrap(), b"keep");
-    assert_eq!(fs::read_dir(work.path().join("tmp")).unwrap().count(), 0, "losers cleaned up");
+    assert_eq!(
+        fs::read(snapshotter.fs_path(&id).join("etc/keep")).unwrap(),
+        b"keep"
+    );
+    assert_eq!(
+        fs::read_dir(work.path().join("tmp")).unwrap().count(),
+        0,
+        "losers cleaned up"
+    );
     // A failed prepare leaves nothing visible.
     let bad = Digest::sha256_of(b"bad");
     let failed = snapshotter.prepare(&bad, None, |dir| {
-        apply(Cursor::new(&layer[..1000]), dir, &options(WhiteoutMode::Overlay)).map(drop)
+        apply(
+            Cursor::new(&layer[..1000]),
+            dir,
+            &options(WhiteoutMode::Overlay),
+        )
+        .map(drop)
     });
     assert!(failed.is_err());
     assert!(!snapshotter.exists(&bad));
@@ -472,11 +655,20 @@ fn pack_diff_of_an_overlay_upper_reproduces_the_merged_view() {
     let work = tempfile::tempdir().unwrap();
     let lower = work.path().join("lower");
     unpack(Cursor::new(layer1()), &lower, &UnpackOptions::default()).unwrap();
-    let (upper, workdir, merged) = (work.path().join("upper"), work.path().join("work"), work.path().join("merged"));
+    let (upper, workdir, merged) = (
+        work.path().join("upper"),
+        work.path().join("work"),
+        work.path().join("merged"),
+    );
     for d in [&upper, &workdir, &merged] {
         fs::create_dir(d).unwrap();
     }
-    mount_overlay(&[lower.clone()], Some((&upper, &workdir)), &merged).unwrap();
+    mount_overlay(
+        std::slice::from_ref(&lower),
+        Some((&upper, &workdir)),
+        &merged,
+    )
+    .unwrap();
     let guard = Mounted(merged.clone());
     fs::remove_file(merged.join("etc/gone")).unwrap();
     fs::write(merged.join("etc/keep"), b"changed").unwrap();
@@ -487,7 +679,12 @@ fn pack_diff_of_an_overlay_upper_reproduces_the_merged_view() {
     fs::create_dir(merged.join("added")).unwrap();
     let expected = tree(&merged);
     drop(guard);
-    assert_eq!(xattr::get(upper.join("opq"), "trusted.overlay.opaque").unwrap().as_deref(), Some(&b"y"[..]));
+    assert_eq!(
+        xattr::get(upper.join("opq"), "trusted.overlay.opaque")
+            .unwrap()
+            .as_deref(),
+        Some(&b"y"[..])
+    );
 
     let mut diff = Vec::new();
     let result = pack_diff(&upper, &mut diff, &PackOptions::default()).unwrap();
@@ -518,9 +715,15 @@ fn dotdot_names_are_refused() {
     let victim = Victim::new();
     let escape = format!("../../../../../../../../{}/evil", victim.path.display());
     let err = unpack_err(raw_tar(&[file(&escape, b"x")]), &work.path().join("t"));
-    assert!(matches!(&err, LayerError::UnsafeEntry { entry, .. } if *entry == escape), "{err}");
+    assert!(
+        matches!(&err, LayerError::UnsafeEntry { entry, .. } if *entry == escape),
+        "{err}"
+    );
     assert!(err.to_string().contains(".."), "{err}");
-    let err = unpack_err(raw_tar(&[file("a/../../etc/x", b"x")]), &work.path().join("t"));
+    let err = unpack_err(
+        raw_tar(&[file("a/../../etc/x", b"x")]),
+        &work.path().join("t"),
+    );
     assert!(err.to_string().contains("a/../../etc/x"), "{err}");
     victim.assert_untouched();
 }
@@ -531,9 +734,16 @@ fn absolute_names_land_inside_the_target() {
     let victim = Victim::new();
     let name = format!("{}/secret", victim.path.display());
     let target = work.path().join("t");
-    unpack(Cursor::new(raw_tar(&[file(&name, b"evil"), file("/etc/passwd", b"p")])), &target, &UnpackOptions::default())
-        .unwrap();
-    assert_eq!(fs::read(target.join(name.trim_start_matches('/'))).unwrap(), b"evil");
+    unpack(
+        Cursor::new(raw_tar(&[file(&name, b"evil"), file("/etc/passwd", b"p")])),
+        &target,
+        &UnpackOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        fs::read(target.join(name.trim_start_matches('/'))).unwrap(),
+        b"evil"
+    );
     assert_eq!(fs::read(target.join("etc/passwd")).unwrap(), b"p");
     victim.assert_untouched();
 }
@@ -546,12 +756,18 @@ fn symlinks_are_resolved_inside_the_target() {
     // A symlink to the victim, then a file through it: `a` means the target's own
     // `<victim path>`, which does not exist there: refused.
     let target = work.path().join("t1");
-    let err = unpack_err(raw_tar(&[symlink_entry("a", &v), file("a/evil", b"x")]), &target);
+    let err = unpack_err(
+        raw_tar(&[symlink_entry("a", &v), file("a/evil", b"x")]),
+        &target,
+    );
     assert!(err.to_string().contains("a/evil"), "{err}");
     // `../../..` is clamped at the target's root.
     let target = work.path().join("t2");
     unpack(
-        Cursor::new(raw_tar(&[symlink_entry("a", "../../../../../.."), file("a/x", b"x")])),
+        Cursor::new(raw_tar(&[
+            symlink_entry("a", "../../../../../.."),
+            file("a/x", b"x"),
+        ])),
         &target,
         &UnpackOptions::default(),
     )
@@ -561,15 +777,33 @@ fn symlinks_are_resolved_inside_the_target() {
     let rootfs = work.path().join("rootfs");
     fs::create_dir(&rootfs).unwrap();
     let opts = options(WhiteoutMode::Apply);
-    apply(Cursor::new(raw_tar(&[symlink_entry("lower", &v)])), &rootfs, &opts).unwrap();
-    let err = apply(Cursor::new(raw_tar(&[file("lower/evil", b"x")])), &rootfs, &opts).unwrap_err();
+    apply(
+        Cursor::new(raw_tar(&[symlink_entry("lower", &v)])),
+        &rootfs,
+        &opts,
+    )
+    .unwrap();
+    let err = apply(
+        Cursor::new(raw_tar(&[file("lower/evil", b"x")])),
+        &rootfs,
+        &opts,
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("lower/evil"), "{err}");
-    apply(Cursor::new(raw_tar(&[file("lower/.wh.secret", b"")])), &rootfs, &opts).unwrap();
+    apply(
+        Cursor::new(raw_tar(&[file("lower/.wh.secret", b"")])),
+        &rootfs,
+        &opts,
+    )
+    .unwrap();
     // A file over a symlink replaces the symlink; it does not write through it.
     let target = work.path().join("t3");
     let secret = format!("{v}/secret");
     unpack(
-        Cursor::new(raw_tar(&[symlink_entry("s", &secret), file("s", b"overwrite")])),
+        Cursor::new(raw_tar(&[
+            symlink_entry("s", &secret),
+            file("s", b"overwrite"),
+        ])),
         &target,
         &UnpackOptions::default(),
     )
@@ -587,17 +821,35 @@ fn hardlinks_cannot_reach_outside() {
         (raw_tar(&[hardlink_entry("h", "/etc/shadow")]), "h"),
         (raw_tar(&[hardlink_entry("h", &secret)]), "h"),
         (raw_tar(&[hardlink_entry("h", "../outside")]), "h"),
-        (raw_tar(&[symlink_entry("s", &victim.path.display().to_string()), hardlink_entry("h", "s/secret")]), "h"),
-        (raw_tar(&[symlink_entry("s", "../../../.."), hardlink_entry("h", &format!("s{secret}"))]), "h"),
+        (
+            raw_tar(&[
+                symlink_entry("s", &victim.path.display().to_string()),
+                hardlink_entry("h", "s/secret"),
+            ]),
+            "h",
+        ),
+        (
+            raw_tar(&[
+                symlink_entry("s", "../../../.."),
+                hardlink_entry("h", &format!("s{secret}")),
+            ]),
+            "h",
+        ),
     ];
     for (i, (bytes, entry)) in cases.into_iter().enumerate() {
         let err = unpack_err(bytes, &work.path().join(format!("t{i}")));
-        assert!(err.to_string().contains(&format!("`{entry}`")), "case {i}: {err}");
+        assert!(
+            err.to_string().contains(&format!("`{entry}`")),
+            "case {i}: {err}"
+        );
     }
     // A hardlink to a symlink links the symlink itself.
     let target = work.path().join("ok");
     unpack(
-        Cursor::new(raw_tar(&[symlink_entry("s", &secret), hardlink_entry("h", "s")])),
+        Cursor::new(raw_tar(&[
+            symlink_entry("s", &secret),
+            hardlink_entry("h", "s"),
+        ])),
         &target,
         &UnpackOptions::default(),
     )
@@ -610,15 +862,27 @@ fn hardlinks_cannot_reach_outside() {
 fn escaping_whiteouts_are_refused() {
     let work = tempfile::tempdir().unwrap();
     for (i, name) in [".wh...", "a/.wh..", ".wh."].into_iter().enumerate() {
-        let err = unpack_err(raw_tar(&[dir("a/"), file(name, b"")]), &work.path().join(format!("t{i}")));
-        assert!(matches!(&err, LayerError::UnsafeEntry { entry, .. } if entry == name), "{err}");
+        let err = unpack_err(
+            raw_tar(&[dir("a/"), file(name, b"")]),
+            &work.path().join(format!("t{i}")),
+        );
+        assert!(
+            matches!(&err, LayerError::UnsafeEntry { entry, .. } if entry == name),
+            "{err}"
+        );
     }
 }
 
 #[test]
 fn device_nodes_without_cap_mknod() {
     let work = tempfile::tempdir().unwrap();
-    let dev = Raw { name: b"dev/null", kind: EntryType::Char, data: b"", link: None, mode: 0o666 };
+    let dev = Raw {
+        name: b"dev/null",
+        kind: EntryType::Char,
+        data: b"",
+        link: None,
+        mode: 0o666,
+    };
     let mut bytes = raw_tar(&[dir("dev/"), dev, file("dev/after", b"a")]);
     // Device number 1:3 in the raw header.
     {
@@ -630,14 +894,24 @@ fn device_nodes_without_cap_mknod() {
     }
     let target = work.path().join("root-ok");
     unpack(Cursor::new(&bytes), &target, &UnpackOptions::default()).unwrap();
-    assert_eq!(target.join("dev/null").metadata().unwrap().rdev(), libc::makedev(1, 3));
+    assert_eq!(
+        target.join("dev/null").metadata().unwrap().rdev(),
+        libc::makedev(1, 3)
+    );
     let (create, skip) = std::thread::scope(|scope| {
         scope
             .spawn(|| {
                 // Capabilities are per thread: only this thread loses CAP_MKNOD.
                 caps::drop(None, caps::CapSet::Effective, caps::Capability::CAP_MKNOD).unwrap();
-                let create = unpack(Cursor::new(&bytes), &work.path().join("denied"), &UnpackOptions::default());
-                let opts = UnpackOptions { device_nodes: DeviceNodes::SkipDenied, ..UnpackOptions::default() };
+                let create = unpack(
+                    Cursor::new(&bytes),
+                    &work.path().join("denied"),
+                    &UnpackOptions::default(),
+                );
+                let opts = UnpackOptions {
+                    device_nodes: DeviceNodes::SkipDenied,
+                    ..UnpackOptions::default()
+                };
                 let skip = unpack(Cursor::new(&bytes), &work.path().join("skipped"), &opts);
                 (create, skip)
             })
@@ -645,11 +919,17 @@ fn device_nodes_without_cap_mknod() {
             .unwrap()
     });
     let err = create.unwrap_err();
-    assert!(err.to_string().contains("dev/null") && err.to_string().contains("device node"), "{err}");
+    assert!(
+        err.to_string().contains("dev/null") && err.to_string().contains("device node"),
+        "{err}"
+    );
     assert_no_output(&work.path().join("denied"));
     assert_eq!(skip.unwrap().skipped_devices, 1);
     assert!(!work.path().join("skipped/dev/null").exists());
-    assert_eq!(fs::read(work.path().join("skipped/dev/after")).unwrap(), b"a");
+    assert_eq!(
+        fs::read(work.path().join("skipped/dev/after")).unwrap(),
+        b"a"
+    );
 }
 
 #[test]
@@ -665,11 +945,17 @@ fn truncated_corrupt_and_mismatched_layers_leave_nothing() {
     let err = unpack_err(tar[..1024].to_vec(), &target);
     assert!(matches!(err, LayerError::Truncated), "{err}");
     // An empty stream.
-    assert!(matches!(unpack_err(Vec::new(), &target), LayerError::Truncated));
+    assert!(matches!(
+        unpack_err(Vec::new(), &target),
+        LayerError::Truncated
+    ));
     // Truncated gzip.
     let gz = gzip(&tar);
     let err = unpack_err(gz[..gz.len() - 10].to_vec(), &target);
-    assert!(err.to_string().contains("gzip") || err.to_string().contains("big"), "{err}");
+    assert!(
+        err.to_string().contains("gzip") || err.to_string().contains("big"),
+        "{err}"
+    );
     // Corrupt gzip.
     let mut corrupt = gz.clone();
     let middle = corrupt.len() / 2;
@@ -677,13 +963,25 @@ fn truncated_corrupt_and_mismatched_layers_leave_nothing() {
     unpack_err(corrupt, &target);
     // Wrong digests.
     let wrong = Digest::sha256_of(b"something else");
-    let opts = UnpackOptions { expected_diff_id: Some(wrong.clone()), ..UnpackOptions::default() };
+    let opts = UnpackOptions {
+        expected_diff_id: Some(wrong.clone()),
+        ..UnpackOptions::default()
+    };
     let err = unpack(Cursor::new(&gz), &target, &opts).unwrap_err();
-    assert!(matches!(&err, LayerError::DiffIdMismatch { actual, .. } if *actual == Digest::sha256_of(&tar)), "{err}");
+    assert!(
+        matches!(&err, LayerError::DiffIdMismatch { actual, .. } if *actual == Digest::sha256_of(&tar)),
+        "{err}"
+    );
     assert_no_output(&target);
-    let opts = UnpackOptions { expected_blob_digest: Some(wrong), ..UnpackOptions::default() };
+    let opts = UnpackOptions {
+        expected_blob_digest: Some(wrong),
+        ..UnpackOptions::default()
+    };
     let err = unpack(Cursor::new(&gz), &target, &opts).unwrap_err();
-    assert!(matches!(&err, LayerError::BlobDigestMismatch { actual, .. } if *actual == Digest::sha256_of(&gz)), "{err}");
+    assert!(
+        matches!(&err, LayerError::BlobDigestMismatch { actual, .. } if *actual == Digest::sha256_of(&gz)),
+        "{err}"
+    );
     assert_no_output(&target);
     // Right digests, both checked in the same pass.
     let opts = UnpackOptions {
@@ -694,7 +992,10 @@ fn truncated_corrupt_and_mismatched_layers_leave_nothing() {
     unpack(Cursor::new(&gz), &target, &opts).unwrap();
     assert_eq!(fs::read(target.join("big")).unwrap(), big);
     // An existing target is refused.
-    assert!(matches!(unpack(Cursor::new(&gz), &target, &opts), Err(LayerError::TargetExists(_))));
+    assert!(matches!(
+        unpack(Cursor::new(&gz), &target, &opts),
+        Err(LayerError::TargetExists(_))
+    ));
 }
 
 // ---------------------------------------------------------------- throughput
@@ -728,7 +1029,13 @@ fn unpack_throughput_of_a_50_mb_layer() {
         let mut header = Header::new_gnu();
         header.set_size(data.len() as u64);
         header.set_mode(0o644);
-        builder.append_data(&mut header, format!("dir{}/file{i}", i % 20), data.as_slice()).unwrap();
+        builder
+            .append_data(
+                &mut header,
+                format!("dir{}/file{i}", i % 20),
+                data.as_slice(),
+            )
+            .unwrap();
     }
     let tar = builder.into_inner().unwrap();
     let gz = gzip(&tar);
@@ -736,9 +1043,17 @@ fn unpack_throughput_of_a_50_mb_layer() {
     for (name, blob) in [("tar", &tar), ("gzip", &gz)] {
         let target = work.path().join(name);
         let start = Instant::now();
-        let result = unpack(Trickle(Cursor::new(blob)), &target, &UnpackOptions::default()).unwrap();
+        let result = unpack(
+            Trickle(Cursor::new(blob)),
+            &target,
+            &UnpackOptions::default(),
+        )
+        .unwrap();
         let secs = start.elapsed().as_secs_f64();
         assert_eq!(result.diff_id, Digest::sha256_of(&tar));
-        eprintln!("unpack {name}: {mb:.1} MB in {secs:.3} s = {:.0} MB/s (uncompressed)", mb / secs);
+        eprintln!(
+            "unpack {name}: {mb:.1} MB in {secs:.3} s = {:.0} MB/s (uncompressed)",
+            mb / secs
+        );
     }
 }

@@ -199,7 +199,10 @@ mod tests {
     #[test]
     fn detects_by_magic() {
         assert_eq!(Compression::detect(&[0x1f, 0x8b, 8]), Compression::Gzip);
-        assert_eq!(Compression::detect(&[0x28, 0xb5, 0x2f, 0xfd, 0]), Compression::Zstd);
+        assert_eq!(
+            Compression::detect(&[0x28, 0xb5, 0x2f, 0xfd, 0]),
+            Compression::Zstd
+        );
         assert_eq!(Compression::detect(b"etc/passwd\0"), Compression::None);
         assert_eq!(Compression::detect(&[0x1f]), Compression::None);
     }

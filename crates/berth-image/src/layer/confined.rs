@@ -78,7 +78,12 @@ impl Root {
                 Ok(next) => next,
                 Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
                     mkdirat(&fd, component, Mode::from_bits_truncate(0o755))?;
-                    openat(&fd, component, flags | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC, Mode::empty())?
+                    openat(
+                        &fd,
+                        component,
+                        flags | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+                        Mode::empty(),
+                    )?
                 }
                 Err(e) => return Err(e),
             };

@@ -85,7 +85,10 @@ impl<'o> Extractor<'o> {
     }
 
     /// Extracts one entry.
-    pub(crate) fn entry<R: Read>(&mut self, entry: &mut tar::Entry<'_, R>) -> Result<(), LayerError> {
+    pub(crate) fn entry<R: Read>(
+        &mut self,
+        entry: &mut tar::Entry<'_, R>,
+    ) -> Result<(), LayerError> {
         let kind = entry.header().entry_type();
         if matches!(kind, EntryType::XGlobalHeader) {
             return Ok(());
@@ -94,7 +97,10 @@ impl<'o> Extractor<'o> {
         let path = normalize(&name).map_err(|reason| refuse(&name, reason))?;
         if path.as_os_str().is_empty() {
             if !kind.is_dir() {
-                return Err(refuse(&name, "a non-directory entry names the target itself"));
+                return Err(refuse(
+                    &name,
+                    "a non-directory entry names the target itself",
+                ));
             }
             let meta = read_meta(entry).map_err(fail(&name, "read the entry's header"))?;
             self.dirs.push((path, meta));
@@ -109,7 +115,10 @@ impl<'o> Extractor<'o> {
             .root
             .parent(parent)
             .and_then(|fd| fd.try_clone_to_owned())
-            .map_err(fail(&name, "open or create the parent directory inside the target"))?;
+            .map_err(fail(
+                &name,
+                "open or create the parent directory inside the target",
+            ))?;
         let dir = dir.as_fd();
         match kind {
             EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse => {
@@ -154,11 +163,8 @@ impl<'o> Extractor<'o> {
         meta: &Meta,
         sparse: bool,
     ) -> Result<(), LayerError> {
-        let flags = OFlag::O_WRONLY
-            | OFlag::O_CREAT
-            | OFlag::O_EXCL
-            | OFlag::O_NOFOLLOW
-            | OFlag::O_CLOEXEC;
+        let flags =
+            OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
         // An existing file is unlinked, not truncated: it may be a hardlink of another.
         let fd = replace(dir, file_name, || {
             openat(dir, file_name, flags, Mode::from_bits_truncate(0o600))
@@ -171,16 +177,26 @@ impl<'o> Extractor<'o> {
         } else {
             copy(entry, &file, &mut self.buffer)
         }
-        .map_err(fail(name, "write the file (the stream may be truncated or corrupt)"))?;
+        .map_err(fail(
+            name,
+            "write the file (the stream may be truncated or corrupt)",
+        ))?;
         if written != size {
-            return Err(fail(name, "write the file")(io::ErrorKind::UnexpectedEof.into()));
+            return Err(fail(name, "write the file")(
+                io::ErrorKind::UnexpectedEof.into(),
+            ));
         }
         if sparse {
-            file.set_len(size).map_err(fail(name, "size the sparse file"))?;
+            file.set_len(size)
+                .map_err(fail(name, "size the sparse file"))?;
         }
         if self.options.ownership == Ownership::Preserve {
-            fchown(&file, Some(Uid::from_raw(meta.uid)), Some(Gid::from_raw(meta.gid)))
-                .map_err(|e| fail(name, "set the owner")(e.into()))?;
+            fchown(
+                &file,
+                Some(Uid::from_raw(meta.uid)),
+                Some(Gid::from_raw(meta.gid)),
+            )
+            .map_err(|e| fail(name, "set the owner")(e.into()))?;
         }
         // After chown, which clears setuid bits and file capabilities.
         fchmod(&file, Mode::from_bits_truncate(meta.mode))
@@ -211,8 +227,13 @@ impl<'o> Extractor<'o> {
             .map_err(|e| fail(name, "set the owner")(e.into()))?;
         }
         if chmod {
-            fchmodat(dir, file_name, Mode::from_bits_truncate(meta.mode), FchmodatFlags::FollowSymlink)
-                .map_err(|e| fail(name, "set the mode")(e.into()))?;
+            fchmodat(
+                dir,
+                file_name,
+                Mode::from_bits_truncate(meta.mode),
+                FchmodatFlags::FollowSymlink,
+            )
+            .map_err(|e| fail(name, "set the mode")(e.into()))?;
         }
         if !meta.xattrs.is_empty() {
             let path = proc_path(dir, file_name);
@@ -220,8 +241,14 @@ impl<'o> Extractor<'o> {
                 xattr::set(&path, key, value).map_err(fail(name, "set an xattr"))?;
             }
         }
-        utimensat(dir, file_name, &meta.atime, &meta.mtime, UtimensatFlags::NoFollowSymlink)
-            .map_err(|e| fail(name, "set the times")(e.into()))
+        utimensat(
+            dir,
+            file_name,
+            &meta.atime,
+            &meta.mtime,
+            UtimensatFlags::NoFollowSymlink,
+        )
+        .map_err(|e| fail(name, "set the times")(e.into()))
     }
 
     fn hardlink<R: Read>(
@@ -234,7 +261,8 @@ impl<'o> Extractor<'o> {
         let link = entry
             .link_name_bytes()
             .ok_or_else(|| refuse(name, "a hardlink without a target"))?;
-        let target = normalize(&link).map_err(|_| refuse(name, "the hardlink target has a `..` component"))?;
+        let target = normalize(&link)
+            .map_err(|_| refuse(name, "the hardlink target has a `..` component"))?;
         if target.as_os_str().is_empty() {
             return Err(refuse(name, "the hardlink target is the target directory"));
         }
@@ -245,7 +273,8 @@ impl<'o> Extractor<'o> {
             .root
             .open_in(target_parent, OFlag::O_PATH | OFlag::O_DIRECTORY)
             .map_err(fail(name, "find the hardlink target inside the target"))?;
-        if file_type_at(target_dir.as_fd(), target_name).map_err(fail(name, "find the hardlink target"))?
+        if file_type_at(target_dir.as_fd(), target_name)
+            .map_err(fail(name, "find the hardlink target"))?
             == Some(SFlag::S_IFDIR)
         {
             return Err(refuse(name, "the hardlink target is a directory"));
@@ -256,7 +285,10 @@ impl<'o> Extractor<'o> {
         replace(dir, file_name, || {
             linkat(&target_dir, target_name, dir, file_name, AtFlags::empty())
         })
-        .map_err(fail(name, "create the hardlink (its target must be in this layer or below)"))
+        .map_err(fail(
+            name,
+            "create the hardlink (its target must be in this layer or below)",
+        ))
     }
 
     /// Creates a device node or fifo; false if it was skipped as not permitted.
@@ -283,12 +315,19 @@ impl<'o> Extractor<'o> {
             }
         };
         let made = replace(dir, file_name, || {
-            mknodat(dir, file_name, kind, Mode::from_bits_truncate(meta.mode), rdev)
+            mknodat(
+                dir,
+                file_name,
+                kind,
+                Mode::from_bits_truncate(meta.mode),
+                rdev,
+            )
         });
         match made {
             Ok(()) => {}
-            Err(e) if e.raw_os_error() == Some(libc::EPERM)
-                && self.options.device_nodes == DeviceNodes::SkipDenied =>
+            Err(e)
+                if e.raw_os_error() == Some(libc::EPERM)
+                    && self.options.device_nodes == DeviceNodes::SkipDenied =>
             {
                 self.skipped_devices += 1;
                 return Ok(false);
@@ -304,7 +343,12 @@ impl<'o> Extractor<'o> {
         Ok(true)
     }
 
-    fn whiteout(&mut self, name: &[u8], parent: &Path, file_name: &OsStr) -> Result<(), LayerError> {
+    fn whiteout(
+        &mut self,
+        name: &[u8],
+        parent: &Path,
+        file_name: &OsStr,
+    ) -> Result<(), LayerError> {
         let opaque = file_name == OPAQUE_MARKER;
         let target = if opaque {
             None
@@ -330,19 +374,26 @@ impl<'o> Extractor<'o> {
                     .map_err(fail(name, "clear the opaque directory"))
             }
             (WhiteoutMode::Overlay, Some(target)) => {
-                let dir = self
-                    .root
-                    .parent(parent)
-                    .map_err(fail(name, "open or create the parent directory inside the target"))?;
+                let dir = self.root.parent(parent).map_err(fail(
+                    name,
+                    "open or create the parent directory inside the target",
+                ))?;
                 replace(dir, target, || {
-                    mknodat(dir, target, SFlag::S_IFCHR, Mode::empty(), libc::makedev(0, 0))
+                    mknodat(
+                        dir,
+                        target,
+                        SFlag::S_IFCHR,
+                        Mode::empty(),
+                        libc::makedev(0, 0),
+                    )
                 })
                 .map_err(fail(name, "create the overlay whiteout (char device 0/0)"))
             }
             (WhiteoutMode::Overlay, None) => {
-                self.root
-                    .parent(parent)
-                    .map_err(fail(name, "open or create the parent directory inside the target"))?;
+                self.root.parent(parent).map_err(fail(
+                    name,
+                    "open or create the parent directory inside the target",
+                ))?;
                 let dir = self
                     .root
                     .open_in(parent, OFlag::O_RDONLY | OFlag::O_DIRECTORY)
@@ -381,13 +432,24 @@ impl<'o> Extractor<'o> {
             let fd = match self.root.open_in(path, flags) {
                 Ok(fd) => fd,
                 // Replaced or removed by a later entry of the layer.
-                Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::ELOOP | libc::ENOTDIR)) => continue,
+                Err(e)
+                    if matches!(
+                        e.raw_os_error(),
+                        Some(libc::ENOENT | libc::ELOOP | libc::ENOTDIR)
+                    ) =>
+                {
+                    continue
+                }
                 Err(e) => return Err(fail(name, "open the directory")(e)),
             };
             let dir = File::from(fd);
             if self.options.ownership == Ownership::Preserve {
-                fchown(&dir, Some(Uid::from_raw(meta.uid)), Some(Gid::from_raw(meta.gid)))
-                    .map_err(|e| fail(name, "set the owner")(e.into()))?;
+                fchown(
+                    &dir,
+                    Some(Uid::from_raw(meta.uid)),
+                    Some(Gid::from_raw(meta.gid)),
+                )
+                .map_err(|e| fail(name, "set the owner")(e.into()))?;
             }
             fchmod(&dir, Mode::from_bits_truncate(meta.mode))
                 .map_err(|e| fail(name, "set the mode")(e.into()))?;
@@ -502,7 +564,10 @@ fn read_meta<R: Read>(entry: &mut tar::Entry<'_, R>) -> io::Result<Meta> {
     let gid = blank_is_zero(header.gid(), &old.gid)?;
     let gid = u32::try_from(gid).map_err(|_| io::Error::other("gid out of range"))?;
     let mtime_secs = blank_is_zero(header.mtime(), &old.mtime)?;
-    let gnu_atime = header.as_gnu().and_then(|gnu| gnu.atime().ok()).filter(|&t| t != 0);
+    let gnu_atime = header
+        .as_gnu()
+        .and_then(|gnu| gnu.atime().ok())
+        .filter(|&t| t != 0);
     let mut mtime = TimeSpec::new(mtime_secs as libc::time_t, 0);
     let mut atime = gnu_atime.map(|t| TimeSpec::new(t as libc::time_t, 0));
     let mut xattrs = Vec::new();
@@ -511,7 +576,16 @@ fn read_meta<R: Read>(entry: &mut tar::Entry<'_, R>) -> io::Result<Meta> {
             let extension = extension?;
             let key = extension.key_bytes();
             if let Some(xattr) = key.strip_prefix(b"SCHILY.xattr.") {
-                xattrs.push((OsStr::from_bytes(xattr).to_os_string(), extension.value_bytes().to_vec()));
+                // overlayfs's own xattrs (opaque, redirect, metacopy) are for the
+                // snapshotter to set: a layer that carries them could reshape the merged
+                // view.
+                if xattr.starts_with(b"trusted.overlay.") || xattr.starts_with(b"user.overlay.") {
+                    continue;
+                }
+                xattrs.push((
+                    OsStr::from_bytes(xattr).to_os_string(),
+                    extension.value_bytes().to_vec(),
+                ));
             } else if key == b"mtime" {
                 mtime = parse_pax_time(extension.value_bytes()).unwrap_or(mtime);
             } else if key == b"atime" {

@@ -155,7 +155,13 @@ impl<W: Write> Packer<W> {
             tar_name.push(b'/');
             let header = self.header(meta, EntryType::Directory, 0);
             self.append(path, header, tar_name, None, io::empty())?;
-            if self.diff && xattr::get(path, "trusted.overlay.opaque").ok().flatten().as_deref() == Some(b"y") {
+            if self.diff
+                && xattr::get(path, "trusted.overlay.opaque")
+                    .ok()
+                    .flatten()
+                    .as_deref()
+                    == Some(b"y")
+            {
                 let mut marker = tar_name.clone();
                 marker.extend_from_slice(OPAQUE_MARKER.as_bytes());
                 self.marker(meta, &marker).map_err(write_err)?;
@@ -187,13 +193,22 @@ impl<W: Write> Packer<W> {
                 .map_err(LayerError::io("open", path))?;
             let size = meta.len();
             let header = self.header(meta, EntryType::Regular, size);
-            let data = Exact { inner: file, left: size };
+            let data = Exact {
+                inner: file,
+                left: size,
+            };
             return self.append(path, header, tar_name, None, data);
         }
         if kind.is_symlink() {
             let target = fs::read_link(path).map_err(LayerError::io("read the symlink", path))?;
             let header = self.header(meta, EntryType::Symlink, 0);
-            return self.append(path, header, tar_name, Some(target.as_os_str().as_bytes()), io::empty());
+            return self.append(
+                path,
+                header,
+                tar_name,
+                Some(target.as_os_str().as_bytes()),
+                io::empty(),
+            );
         }
         let entry_type = if kind.is_char_device() {
             EntryType::Char
@@ -238,7 +253,8 @@ impl<W: Write> Packer<W> {
         header.set_mtime(self.mtime.unwrap_or_else(|| meta.mtime().max(0) as u64));
         let mut pax = Vec::new();
         set_name(&mut header, name, &mut pax)?;
-        self.builder.append_pax_extensions(pax.iter().map(|(k, v)| (*k, v.as_slice())))?;
+        self.builder
+            .append_pax_extensions(pax.iter().map(|(k, v)| (*k, v.as_slice())))?;
         header.set_cksum();
         self.builder.append(&header, io::empty())
     }
@@ -268,16 +284,20 @@ impl<W: Write> Packer<W> {
             return Err(write_err(e));
         }
         let xattrs = collect_xattrs(path).map_err(LayerError::io("read the xattrs of", path))?;
-        let keys: Vec<String> = xattrs.iter().map(|(k, _)| format!("SCHILY.xattr.{k}")).collect();
+        let keys: Vec<String> = xattrs
+            .iter()
+            .map(|(k, _)| format!("SCHILY.xattr.{k}"))
+            .collect();
         let mut records: Vec<(&str, &[u8])> = pax.iter().map(|(k, v)| (*k, v.as_slice())).collect();
-        records.extend(keys.iter().map(String::as_str).zip(xattrs.iter().map(|(_, v)| v.as_slice())));
-        let result = self
-            .builder
-            .append_pax_extensions(records)
-            .and_then(|()| {
-                header.set_cksum();
-                self.builder.append(&header, data)
-            });
+        records.extend(
+            keys.iter()
+                .map(String::as_str)
+                .zip(xattrs.iter().map(|(_, v)| v.as_slice())),
+        );
+        let result = self.builder.append_pax_extensions(records).and_then(|()| {
+            header.set_cksum();
+            self.builder.append(&header, data)
+        });
         result.map_err(write_err)
     }
 }
@@ -332,7 +352,9 @@ impl Read for Exact {
         if self.left == 0 {
             return Ok(0);
         }
-        let max = buf.len().min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let max = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
         let n = self.inner.read(&mut buf[..max])?;
         if n == 0 {
             return Err(io::Error::new(

@@ -136,7 +136,8 @@ impl Snapshotter {
             fs::write(&path, parent.to_string()).map_err(LayerError::io("write", &path))?;
         }
         if self.sync {
-            nix::unistd::syncfs(&*_lock).map_err(|e| LayerError::io("sync", temporary)(e.into()))?;
+            nix::unistd::syncfs(&*_lock)
+                .map_err(|e| LayerError::io("sync", temporary)(e.into()))?;
         }
         let target = self.dir(id);
         match fs::rename(temporary, &target) {
@@ -186,7 +187,8 @@ impl Snapshotter {
         let snapshots = self.root.join("snapshots");
         for entry in fs::read_dir(&snapshots).map_err(LayerError::io("list", &snapshots))? {
             let entry = entry.map_err(LayerError::io("list", &snapshots))?;
-            let Ok(child) = format!("sha256:{}", entry.file_name().to_string_lossy()).parse::<Digest>()
+            let Ok(child) =
+                format!("sha256:{}", entry.file_name().to_string_lossy()).parse::<Digest>()
             else {
                 continue;
             };
@@ -231,7 +233,9 @@ fn disk_usage(
     path: &Path,
     seen: &mut std::collections::HashSet<(u64, u64)>,
 ) -> Result<u64, LayerError> {
-    let meta = path.symlink_metadata().map_err(LayerError::io("stat", path))?;
+    let meta = path
+        .symlink_metadata()
+        .map_err(LayerError::io("stat", path))?;
     let mut total = 0;
     if seen.insert((meta.dev(), meta.ino())) {
         total += meta.blocks() * 512;
@@ -262,11 +266,19 @@ pub fn mount_overlay(
         }
     };
     if lowers.is_empty() {
-        return Err(fail("an overlay without lower directories")(nix::errno::Errno::EINVAL));
+        return Err(fail("an overlay without lower directories")(
+            nix::errno::Errno::EINVAL,
+        ));
     }
     if let ([single], None) = (lowers, upper) {
-        mount(Some(single.as_path()), target, None::<&str>, MsFlags::MS_BIND, None::<&str>)
-            .map_err(fail("a bind mount"))?;
+        mount(
+            Some(single.as_path()),
+            target,
+            None::<&str>,
+            MsFlags::MS_BIND,
+            None::<&str>,
+        )
+        .map_err(fail("a bind mount"))?;
         let readonly = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY;
         return mount(None::<&str>, target, None::<&str>, readonly, None::<&str>).map_err(|e| {
             let _ = umount2(target, MntFlags::MNT_DETACH);
@@ -293,10 +305,19 @@ pub fn mount_overlay(
         None => flags |= MsFlags::MS_RDONLY,
     }
     if options.len() >= 4096 {
-        return Err(fail("an overlay (options longer than a page)")(nix::errno::Errno::ENAMETOOLONG));
+        return Err(fail("an overlay (options longer than a page)")(
+            nix::errno::Errno::ENAMETOOLONG,
+        ));
     }
     let options = std::ffi::OsStr::from_bytes(&options);
-    mount(Some("overlay"), target, Some("overlay"), flags, Some(options)).map_err(fail("an overlay"))
+    mount(
+        Some("overlay"),
+        target,
+        Some("overlay"),
+        flags,
+        Some(options),
+    )
+    .map_err(fail("an overlay"))
 }
 
 /// Overlayfs splits its options on `,` and `:`: escape them (and `\`).
