@@ -502,6 +502,15 @@ fn apply_mode_whiteouts_and_opaque_directories() {
         ],
         "whiteouts removed lower files, the opaque dir kept only this layer's"
     );
+    // A hardlink to a file of a lower layer.
+    let link = raw_tar(&[hardlink_entry("etc/keep-link", "etc/keep")]);
+    apply(Cursor::new(link), &rootfs, &opts).unwrap();
+    let keep = rootfs.join("etc/keep").metadata().unwrap();
+    assert_eq!(keep.nlink(), 2);
+    assert_eq!(
+        keep.ino(),
+        rootfs.join("etc/keep-link").metadata().unwrap().ino()
+    );
 }
 
 #[test]
@@ -648,6 +657,18 @@ fn concurrent_preparers_of_one_snapshot_both_succeed() {
     assert!(failed.is_err());
     assert!(!snapshotter.exists(&bad));
     assert_eq!(fs::read_dir(work.path().join("tmp")).unwrap().count(), 0);
+    // What a crashed preparer left is removed on open; a young directory may be a live
+    // preparer's that is not locked yet.
+    let (old, young) = (
+        work.path().join("tmp/old-1"),
+        work.path().join("tmp/young-1"),
+    );
+    fs::create_dir_all(old.join("fs/x")).unwrap();
+    fs::create_dir_all(&young).unwrap();
+    let long_ago = filetime::FileTime::from_unix_time(1_000_000_000, 0);
+    filetime::set_file_mtime(&old, long_ago).unwrap();
+    Snapshotter::open(work.path()).unwrap();
+    assert!(!old.exists() && young.exists());
 }
 
 #[test]

@@ -10,7 +10,8 @@
 //! `tmp/`, synced (one `syncfs`, not one fsync per file) and renamed into place. Two
 //! processes preparing the same snapshot each fill their own temporary directory; the first
 //! rename wins and the loser discards its copy. Temporary directories whose preparer died
-//! (their lock is free) are removed by [`Snapshotter::open`].
+//! (their lock is free, and they are over a minute old) are removed by
+//! [`Snapshotter::open`].
 //!
 //! Removal: a snapshot that is the parent of another is refused; beyond that, which images
 //! still need a snapshot is the image store's knowledge, so it decides when to call
@@ -21,6 +22,7 @@ use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use nix::fcntl::{Flock, FlockArg};
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
@@ -28,6 +30,9 @@ use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use super::unpack::temporary_sibling;
 use super::LayerError;
 use crate::digest::{Digest, Hasher};
+
+/// How old an unlocked temporary directory must be to count as abandoned.
+const ABANDONED_AFTER: Duration = Duration::from_secs(60);
 
 /// The chain ID of a layer stacked on `parent` (the OCI image spec's definition).
 pub fn chain_id(parent: Option<&Digest>, diff_id: &Digest) -> Digest {
@@ -219,6 +224,16 @@ impl Snapshotter {
         for entry in fs::read_dir(&tmp).map_err(LayerError::io("list", &tmp))? {
             let entry = entry.map_err(LayerError::io("list", &tmp))?;
             let path = entry.path();
+            // A preparer locks its directory just after creating it: leave young ones be.
+            let young = entry
+                .metadata()
+                .and_then(|meta| meta.modified())
+                .ok()
+                .and_then(|modified| modified.elapsed().ok())
+                .is_none_or(|age| age < ABANDONED_AFTER);
+            if young {
+                continue;
+            }
             let Ok(dir) = File::open(&path) else { continue };
             // A preparer that is alive holds the lock.
             if let Ok(_lock) = Flock::lock(dir, FlockArg::LockExclusiveNonblock) {
