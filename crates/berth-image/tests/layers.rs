@@ -502,6 +502,14 @@ fn apply_mode_whiteouts_and_opaque_directories() {
         ],
         "whiteouts removed lower files, the opaque dir kept only this layer's"
     );
+    // An opaque marker after this layer's own files, whose directory has no entry.
+    let late = raw_tar(&[
+        file("opq/sub/deeper/late", b"late"),
+        file("opq/.wh..wh..opq", b""),
+    ]);
+    apply(Cursor::new(late), &rootfs, &opts).unwrap();
+    let names: Vec<_> = tree(&rootfs.join("opq")).into_keys().collect();
+    assert_eq!(names, ["sub", "sub/deeper", "sub/deeper/late"]);
     // A hardlink to a file of a lower layer.
     let link = raw_tar(&[hardlink_entry("etc/keep-link", "etc/keep")]);
     apply(Cursor::new(link), &rootfs, &opts).unwrap();

@@ -149,9 +149,22 @@ impl<'o> Extractor<'o> {
             _ => return Err(refuse(&name, "an unsupported tar entry type")),
         }
         if self.options.whiteouts == WhiteoutMode::Apply {
-            self.unpacked.insert(path);
+            self.mark_unpacked(path);
         }
         Ok(())
+    }
+
+    /// Records `path` and its ancestors (which may have been created implicitly) as this
+    /// layer's.
+    fn mark_unpacked(&mut self, path: PathBuf) {
+        let mut ancestor = path.parent();
+        while let Some(dir) = ancestor.filter(|dir| !dir.as_os_str().is_empty()) {
+            if !self.unpacked.insert(dir.to_path_buf()) {
+                break; // its ancestors are in already
+            }
+            ancestor = dir.parent();
+        }
+        self.unpacked.insert(path);
     }
 
     fn file<R: Read>(
@@ -557,8 +570,8 @@ fn write_sparse(reader: &mut impl Read, file: &File, buffer: &mut [u8]) -> io::R
 
 fn read_meta<R: Read>(entry: &mut tar::Entry<'_, R>) -> io::Result<Meta> {
     let header = entry.header();
-    let mode = header.mode()? & 0o7777;
     let old = header.as_old();
+    let mode = blank_is_zero(header.mode().map(u64::from), &old.mode)? as u32 & 0o7777;
     let uid = blank_is_zero(header.uid(), &old.uid)?;
     let uid = u32::try_from(uid).map_err(|_| io::Error::other("uid out of range"))?;
     let gid = blank_is_zero(header.gid(), &old.gid)?;
