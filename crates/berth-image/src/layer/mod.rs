@@ -35,6 +35,7 @@ mod compression;
 mod confined;
 mod error;
 mod extract;
+mod meta;
 mod name;
 mod pack;
 mod snapshot;
