@@ -510,6 +510,11 @@ fn apply_mode_whiteouts_and_opaque_directories() {
     apply(Cursor::new(late), &rootfs, &opts).unwrap();
     let names: Vec<_> = tree(&rootfs.join("opq")).into_keys().collect();
     assert_eq!(names, ["sub", "sub/deeper", "sub/deeper/late"]);
+    // A v7-style directory: a regular entry whose name ends in a slash.
+    let v7 = raw_tar(&[file("olddir/", b"")]);
+    apply(Cursor::new(v7), &rootfs, &opts).unwrap();
+    assert!(rootfs.join("olddir").symlink_metadata().unwrap().is_dir());
+    fs::remove_dir(rootfs.join("olddir")).unwrap();
     // A hardlink to a file of a lower layer.
     let link = raw_tar(&[hardlink_entry("etc/keep-link", "etc/keep")]);
     apply(Cursor::new(link), &rootfs, &opts).unwrap();

@@ -83,6 +83,12 @@ impl<'o> Extractor<'o> {
             return Ok(());
         }
         let name = entry.path_bytes().into_owned();
+        // Old (v7) tars mark directories only by a trailing slash, as Go's reader knows.
+        let kind = if kind == EntryType::Regular && name.ends_with(b"/") {
+            EntryType::Directory
+        } else {
+            kind
+        };
         let path = normalize(&name).map_err(|reason| refuse(&name, reason))?;
         if path.as_os_str().is_empty() {
             if !kind.is_dir() {

@@ -30,6 +30,20 @@
 //! own `x`. This is what docker's chrooted untar and containerd's `fs.RootPath` do; an entry
 //! can therefore never create, change or link anything outside the target. Linux 5.6 or
 //! newer is required (openat2).
+//!
+//! ## Crashes
+//!
+//! Nothing is fsynced per file. [`unpack`] makes its target visible by a rename only once
+//! the layer is complete and verified; a [`Snapshotter`] also syncs the filesystem once
+//! (`syncfs`) before that rename, so a visible snapshot is complete even after a power
+//! loss. Leftover `*.tmp-*` directories are garbage.
+//!
+//! ## Limits
+//!
+//! - In overlay mode each layer is its own directory, so a hardlink can only point to an
+//!   entry of the same layer (docker's and containerd's writers never do otherwise).
+//! - [`pack`] writes holes of sparse files as zeros (unpacking GNU sparse entries keeps
+//!   holes).
 
 mod compression;
 mod confined;
