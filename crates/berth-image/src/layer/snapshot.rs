@@ -14,8 +14,8 @@
 //! [`Snapshotter::open`].
 //!
 //! Removal: a snapshot that is the parent of another is refused; beyond that, which images
-//! still need a snapshot is the image store's knowledge, so it decides when to call
-//! [`Snapshotter::remove`].
+//! and containers still need a snapshot (a mounted one must stay) is the image store's and
+//! the engine's knowledge, so they decide when to call [`Snapshotter::remove`].
 
 use std::fs::{self, File};
 use std::io;
