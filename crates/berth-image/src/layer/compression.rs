@@ -42,13 +42,11 @@ impl Compression {
     }
 }
 
-/// Wraps a reader; hashes and counts every byte read through it, and remembers whether the
-/// inner reader reported its end.
+/// Wraps a reader; hashes and counts every byte read through it.
 #[derive(Debug)]
 pub(crate) struct HashingReader<R> {
     inner: R,
     hasher: Hasher,
-    eof: bool,
 }
 
 impl<R: Read> HashingReader<R> {
@@ -56,13 +54,7 @@ impl<R: Read> HashingReader<R> {
         HashingReader {
             inner,
             hasher: Hasher::new(),
-            eof: false,
         }
-    }
-
-    /// Whether a read returned 0 bytes (the end of the stream was seen).
-    pub(crate) fn saw_eof(&self) -> bool {
-        self.eof
     }
 
     /// The inner reader and the hasher of what was read.
@@ -74,9 +66,6 @@ impl<R: Read> HashingReader<R> {
 impl<R: Read> Read for HashingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        if n == 0 && !buf.is_empty() {
-            self.eof = true;
-        }
         self.hasher.update(&buf[..n]);
         Ok(n)
     }

@@ -68,11 +68,6 @@ impl<'o> Extractor<'o> {
         }
     }
 
-    /// The read buffer, lent out to drain the stream at the end.
-    pub(crate) fn buffer(&mut self) -> &mut [u8] {
-        &mut self.buffer
-    }
-
     /// Extracts one entry.
     pub(crate) fn entry<R: Read>(
         &mut self,

@@ -19,7 +19,8 @@
 //! [`unpack`] reads the stream once: the compressed bytes are hashed (blob digest), the
 //! compression is recognised by its magic bytes and decoded, the decoded bytes are hashed
 //! (diffID) and the tar is extracted, all while the bytes go by. A pull can therefore go
-//! download -> verify -> decompress -> untar without a temporary file.
+//! download -> verify -> decompress -> untar without a temporary file. Reading, decoding
+//! and hashing run on a second thread, so that inflating and writing files overlap.
 //!
 //! ## Confinement
 //!
@@ -52,6 +53,7 @@ mod extract;
 mod meta;
 mod name;
 mod pack;
+mod pipeline;
 mod snapshot;
 mod unpack;
 

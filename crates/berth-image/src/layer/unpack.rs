@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use super::compression::{Compression, Decoder, HashingReader};
 use super::confined::Root;
 use super::extract::Extractor;
+use super::pipeline::{self, ChunkReader};
 use super::{LayerError, BUFFER_SIZE};
 use crate::digest::Digest;
 
@@ -97,7 +98,7 @@ pub struct UnpackResult {
 /// durability (the [`Snapshotter`](super::Snapshotter)) sync the filesystem before the
 /// rename or treat snapshots as re-creatable.
 pub fn unpack(
-    reader: impl Read,
+    reader: impl Read + Send,
     target: &Path,
     options: &UnpackOptions,
 ) -> Result<UnpackResult, LayerError> {
@@ -129,7 +130,7 @@ pub(crate) fn temporary_sibling(target: &Path) -> PathBuf {
 /// On error the directory holds whatever was extracted before it (and on a digest mismatch,
 /// the whole layer): the caller must discard it. [`unpack`] does that itself.
 pub fn apply(
-    reader: impl Read,
+    reader: impl Read + Send,
     dir: &Path,
     options: &UnpackOptions,
 ) -> Result<UnpackResult, LayerError> {
@@ -143,29 +144,33 @@ pub fn apply(
         compression: compression.name(),
         source,
     };
-    let mut archive = tar::Archive::new(HashingReader::new(decoder));
     let mut extractor = Extractor::new(root, options);
-    for entry in archive.entries().map_err(read_error)? {
-        let mut entry = entry.map_err(read_error)?;
-        extractor.entry(&mut entry)?;
-    }
-    let mut tar_stream = archive.into_inner();
-    // The tar crate stops at the first zero block; reading EOF before it means the stream
-    // was cut at an entry boundary.
-    if tar_stream.saw_eof() {
-        return Err(LayerError::Truncated);
-    }
-    // The rest (end-of-archive padding, the compression trailer, bytes after it) is read
-    // so that both digests cover the whole stream.
-    drain(&mut tar_stream, extractor.buffer()).map_err(read_error)?;
-    let (decoder, tar_hasher) = tar_stream.into_parts();
-    let mut compressed = decoder.into_inner();
-    drain(&mut compressed, extractor.buffer()).map_err(read_error)?;
-    let (_, blob_hasher) = compressed.into_inner().into_parts();
+    // A plain tar is its own blob: one hash serves as both digests.
+    let hash_decoded = compression != Compression::None;
+    let (extracted, produced) = std::thread::scope(|scope| {
+        let (stream, producer) = pipeline::start(scope, decoder, hash_decoded, |decoder| {
+            // The rest after the compressed data (if any) belongs to the blob digest.
+            let mut compressed = decoder.into_inner();
+            io::copy(&mut compressed, &mut io::sink())?;
+            Ok(compressed.into_inner().into_parts().1)
+        });
+        let extracted = extract_all(stream, &mut extractor, compression);
+        (extracted, producer.join())
+    });
+    // An extraction error names the entry: it comes first, even if the stream broke too.
+    extracted?;
+    let (tar_hasher, blob_hasher) = match produced {
+        Ok(Ok(hashers)) => hashers,
+        Ok(Err(source)) => return Err(read_error(source)),
+        Err(_) => return Err(read_error(io::Error::other("the decoding thread panicked"))),
+    };
     let skipped_devices = extractor.finish()?;
 
     let (blob_size, blob_digest) = (blob_hasher.len(), blob_hasher.finish());
-    let (size, diff_id) = (tar_hasher.len(), tar_hasher.finish());
+    let (size, diff_id) = match tar_hasher {
+        Some(hasher) => (hasher.len(), hasher.finish()),
+        None => (blob_size, blob_digest.clone()),
+    };
     if let Some(expected) = &options.expected_blob_digest {
         if *expected != blob_digest {
             return Err(LayerError::BlobDigestMismatch {
@@ -192,13 +197,27 @@ pub fn apply(
     })
 }
 
-fn drain(reader: &mut impl Read, buffer: &mut [u8]) -> io::Result<()> {
-    loop {
-        match reader.read(buffer) {
-            Ok(0) => return Ok(()),
-            Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
+/// Extracts every entry, checks the end-of-archive marker and drains the stream (so that
+/// the digests cover all of it).
+fn extract_all(
+    stream: ChunkReader,
+    extractor: &mut Extractor<'_>,
+    compression: Compression,
+) -> Result<(), LayerError> {
+    let read_error = |source| LayerError::Read {
+        compression: compression.name(),
+        source,
+    };
+    let mut archive = tar::Archive::new(stream);
+    for entry in archive.entries().map_err(read_error)? {
+        let mut entry = entry.map_err(read_error)?;
+        extractor.entry(&mut entry)?;
     }
+    let mut stream = archive.into_inner();
+    // The tar crate stops at the first zero block; reading EOF before it means the stream
+    // was cut at an entry boundary.
+    if stream.saw_eof() {
+        return Err(LayerError::Truncated);
+    }
+    stream.drain().map_err(read_error)
 }
