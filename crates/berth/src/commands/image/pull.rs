@@ -4,7 +4,9 @@ use std::sync::Arc;
 
 use berth_image::distribution::origins::BlobOrigins;
 use berth_image::distribution::pull::PullOptions;
+use berth_image::distribution::unpack::SnapshotUnpacker;
 use berth_image::distribution::{self, progress, ProgressSink};
+use berth_image::layer::Snapshotter;
 use berth_image::manifest::Platform;
 use berth_image::reference::Reference;
 use clap::Args;
@@ -46,6 +48,9 @@ pub fn run(ctx: &Context, args: PullArgs) -> anyhow::Result<i32> {
         platform,
         progress: progress_sink(args.quiet),
         recorder: Some(Arc::new(store.clone())),
+        unpacker: Some(Arc::new(SnapshotUnpacker::new(Snapshotter::open(
+            &ctx.data_root,
+        )?))),
         origins: Some(BlobOrigins::new(ctx.data_root.join("origins"))),
         ..PullOptions::default()
     };
