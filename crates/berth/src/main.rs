@@ -10,13 +10,24 @@ use clap::Parser;
 #[derive(Debug, Parser)]
 #[command(name = "berth", version, about, propagate_version = true)]
 struct Cli {
+    /// Where berth keeps images, containers and volumes.
+    #[arg(
+        long,
+        global = true,
+        env = "BERTH_DATA_ROOT",
+        default_value = "/var/lib/berth"
+    )]
+    data_root: std::path::PathBuf,
     #[command(subcommand)]
     command: commands::Command,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match commands::run(cli.command) {
+    let ctx = commands::Context {
+        data_root: cli.data_root,
+    };
+    match commands::run(&ctx, cli.command) {
         Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
         Err(err) => {
             if is_broken_pipe(&err) {

@@ -1,21 +1,100 @@
 //! The verbs of `berth`, one module per verb (or per family of verbs).
 
+pub mod async_rt;
+pub mod image;
+pub mod login;
+pub mod output;
+pub mod registry;
 pub mod runtime;
 
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use berth_image::store::ImageStore;
 use clap::Subcommand;
+
+/// What every verb may need: where berth keeps its data.
+#[derive(Debug)]
+pub struct Context {
+    /// The data root (images, containers, volumes).
+    pub data_root: PathBuf,
+}
+
+impl Context {
+    /// The image store under the data root.
+    pub fn image_store(&self) -> anyhow::Result<ImageStore> {
+        ImageStore::open(&self.data_root)
+            .with_context(|| format!("open the image store in `{}`", self.data_root.display()))
+    }
+}
 
 /// The top-level verbs.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// The OCI runtime, with runc's command line (for dockerd, containerd, podman).
-    Runtime(runtime::RuntimeArgs),
+    Runtime(Box<runtime::RuntimeArgs>),
+    /// Manage images.
+    #[command(subcommand)]
+    Image(image::ImageCommand),
+    /// List images.
+    Images(image::ls::LsArgs),
+    /// Give an image another name.
+    Tag(image::tag::TagArgs),
+    /// Remove images.
+    Rmi(image::rm::RmArgs),
+    /// Write images to a tar archive.
+    Save(image::save::SaveArgs),
+    /// Read images from a tar archive.
+    Load(image::load::LoadArgs),
+    /// Make an image from a root filesystem tarball.
+    Import(image::import::ImportArgs),
+    /// Download an image from a registry.
+    Pull(image::pull::PullArgs),
+    /// Upload an image to a registry.
+    Push(image::push::PushArgs),
+    /// Save credentials for a registry.
+    Login(login::LoginArgs),
+    /// Forget the credentials of a registry.
+    Logout(login::LogoutArgs),
+    /// Run or maintain a registry.
+    #[command(subcommand)]
+    Registry(registry::RegistryCommand),
 }
 
 /// Runs a verb; returns the process exit code.
-pub fn run(command: Command) -> anyhow::Result<i32> {
+pub fn run(ctx: &Context, command: Command) -> anyhow::Result<i32> {
     match command {
-        Command::Runtime(args) => runtime::run(args),
+        Command::Runtime(args) => runtime::run(*args),
+        Command::Image(command) => image::run(ctx, command),
+        Command::Images(args) => image::ls::run(ctx, args),
+        Command::Tag(args) => image::tag::run(ctx, args),
+        Command::Rmi(args) => image::rm::run(ctx, args),
+        Command::Save(args) => image::save::run(ctx, args),
+        Command::Load(args) => image::load::run(ctx, args),
+        Command::Import(args) => image::import::run(ctx, args),
+        Command::Pull(args) => image::pull::run(ctx, args),
+        Command::Push(args) => image::push::run(ctx, args),
+        Command::Login(args) => login::login(args),
+        Command::Logout(args) => login::logout(args),
+        Command::Registry(command) => registry::run(command),
     }
+}
+
+/// A registry client with the saved credentials of `registry`.
+pub fn registry_client(
+    registry: &str,
+    insecure: bool,
+) -> anyhow::Result<berth_image::distribution::RegistryClient> {
+    use berth_image::distribution::{ClientOptions, CredentialStore, RegistryClient};
+    let credentials = CredentialStore::default_location().get(registry)?;
+    Ok(RegistryClient::new(
+        registry,
+        ClientOptions {
+            insecure,
+            credentials,
+            ..ClientOptions::default()
+        },
+    )?)
 }
 
 /// An error and its causes on one line, as `what: why: why`.

@@ -4,6 +4,8 @@ use berth_runtime::container;
 use berth_runtime::state::StateRoot;
 use clap::{Args, ValueEnum};
 
+use crate::commands::output::print_table;
+
 #[derive(Debug, Args)]
 pub struct ListArgs {
     /// Output format.
@@ -54,22 +56,4 @@ pub fn run(root: &StateRoot, args: ListArgs) -> anyhow::Result<i32> {
         }
     }
     Ok(0)
-}
-
-/// Prints rows in left-aligned columns separated by at least three spaces.
-fn print_table<const N: usize>(rows: &[[String; N]]) {
-    let mut widths = [0usize; N];
-    for row in rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.len());
-        }
-    }
-    for row in rows {
-        let line: Vec<String> = row
-            .iter()
-            .zip(widths)
-            .map(|(cell, width)| format!("{cell:width$}"))
-            .collect();
-        println!("{}", line.join("   ").trim_end());
-    }
 }

@@ -1,1 +1,0 @@
-//! archive (skeleton: being written).

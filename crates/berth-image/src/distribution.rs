@@ -1,1 +1,0 @@
-//! distribution (skeleton: being written).

@@ -1,1 +1,0 @@
-//! manifest (skeleton: being written).

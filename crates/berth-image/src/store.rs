@@ -1,1 +1,0 @@
-//! store (skeleton: being written).

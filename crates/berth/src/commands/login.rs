@@ -1,0 +1,89 @@
+//! `berth login` and `berth logout`: registry credentials, kept like docker's config.json.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use anyhow::{bail, Context as _};
+use berth_image::distribution::{ClientOptions, CredentialStore, Credentials};
+use clap::Args;
+
+use super::async_rt;
+
+/// Flags of `login`.
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// The user name.
+    #[arg(long, short = 'u')]
+    username: Option<String>,
+    /// The password (prefer --password-stdin).
+    #[arg(long, short = 'p')]
+    password: Option<String>,
+    /// Read the password from stdin.
+    #[arg(long)]
+    password_stdin: bool,
+    /// Use plain HTTP with this registry even if it is not on loopback.
+    #[arg(long)]
+    insecure: bool,
+    /// The registry (default: docker.io).
+    #[arg(default_value = "docker.io")]
+    registry: String,
+}
+
+/// Flags of `logout`.
+#[derive(Debug, Args)]
+pub struct LogoutArgs {
+    /// The registry (default: docker.io).
+    #[arg(default_value = "docker.io")]
+    registry: String,
+}
+
+pub fn login(args: LoginArgs) -> anyhow::Result<i32> {
+    let username = match args.username {
+        Some(u) => u,
+        None => prompt("Username: ")?,
+    };
+    let password = match (args.password, args.password_stdin) {
+        (Some(_), true) => bail!("--password and --password-stdin are exclusive"),
+        (Some(p), false) => p,
+        (None, true) => {
+            let mut line = String::new();
+            std::io::stdin()
+                .lock()
+                .read_line(&mut line)
+                .context("read the password from stdin")?;
+            line.trim_end_matches(['\n', '\r']).to_string()
+        }
+        (None, false) => prompt("Password: ")?,
+    };
+    if password.is_empty() {
+        bail!("the password is empty");
+    }
+    let store = CredentialStore::default_location();
+    let options = ClientOptions {
+        insecure: args.insecure,
+        ..ClientOptions::default()
+    };
+    async_rt::block_on(store.login(&args.registry, Credentials { username, password }, options))??;
+    println!("Login Succeeded");
+    Ok(0)
+}
+
+pub fn logout(args: LogoutArgs) -> anyhow::Result<i32> {
+    let store = CredentialStore::default_location();
+    if store.logout(&args.registry)? {
+        println!("Removing login credentials for {}", args.registry);
+    } else {
+        println!("Not logged in to {}", args.registry);
+    }
+    Ok(0)
+}
+
+fn prompt(label: &str) -> anyhow::Result<String> {
+    if !std::io::stdin().is_terminal() {
+        bail!("cannot prompt for credentials: stdin is not a terminal (use --username and --password-stdin)");
+    }
+    eprint!("{label}");
+    std::io::stderr().flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim_end_matches(['\n', '\r']).to_string())
+}
