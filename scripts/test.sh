@@ -11,8 +11,10 @@ cd "$(berth_repo_root)"
 berth_require_root
 # busybox-static: bundles and images; runc: reference runtime; docker.io: the end-to-end test
 # (dockerd + containerd); libseccomp-dev + pkg-config: the seccomp crate links libseccomp;
-# iptables: dockerd's start-up checks; time + jq: benches and scripts.
-berth_ensure_packages busybox-static runc docker.io libseccomp-dev pkg-config iptables time jq
+# iptables: dockerd's start-up checks; time + jq: benches and scripts; skopeo, docker-registry,
+# openssl: registry and distribution tests against real clients and servers; iproute2: `ip`.
+berth_ensure_packages busybox-static runc docker.io libseccomp-dev pkg-config iptables time jq \
+    skopeo docker-registry openssl iproute2
 berth_ensure_cargo
 
 # rustfmt and clippy ship as rustup components; add them only if this toolchain lacks them.
