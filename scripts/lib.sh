@@ -85,6 +85,7 @@ berth_make_busybox_bundle() {
     while IFS= read -r applet; do
         # --list-full prints paths such as usr/bin/env; busybox itself stays a file.
         [[ $applet == bin/busybox ]] && continue
+        [[ -d $rootfs/${applet%/*} ]] || mkdir -p "$rootfs/${applet%/*}"
         ln -sf /bin/busybox "$rootfs/$applet"
     done < <("$busybox" --list-full)
     printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' >"$rootfs/etc/passwd"
