@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# Builds berth and runs one container with it: a busybox bundle made from the host's static
-# busybox, run by `berth runtime run`, then removed. Nothing is left behind.
+# Builds berth and shows its main job so far, on embedded defaults (no external service):
+#   1. a container from a busybox bundle made from the host's static busybox (`berth runtime`);
+#   2. the image workflow offline: `berth import` a base image from that rootfs, serve a
+#      registry (`berth registry serve`), push to it, pull into a fresh data root (layers
+#      unpacked into snapshots) and run a container on the pulled image's snapshot.
+# Everything runs in a temp dir and is removed at the end.
 #
 # BERTH_DEMO_RUNTIME overrides the runtime command (e.g. `runc`) to compare behaviour.
 set -euo pipefail
@@ -40,4 +44,43 @@ echo "shell pid: $$"'
 
 berth_say "running a busybox container: ${runtime[*]} run --bundle $work/bundle $id"
 "${runtime[@]}" --root "$work/state" run --bundle "$work/bundle" "$id"
-berth_say "container exited; cleaned up"
+berth_say "container exited"
+
+if [[ -n ${BERTH_DEMO_RUNTIME:-} ]]; then
+    exit 0
+fi
+berth=("$repo/target/release/berth")
+berth_say "making a base image offline: berth import (a one-layer image from a rootfs tarball)"
+tar -C "$work/bundle/rootfs" -cf "$work/rootfs.tar" .
+"${berth[@]}" --data-root "$work/data" import -c 'CMD ["sh"]' "$work/rootfs.tar" demo/busybox:1
+"${berth[@]}" --data-root "$work/data" images
+
+berth_say "serving a registry on loopback: berth registry serve"
+"${berth[@]}" registry serve --listen 127.0.0.1:0 --root "$work/registry" 2>"$work/registry.log" &
+registry_pid=$!
+trap 'kill "$registry_pid" 2>/dev/null || true; cleanup' EXIT
+address=""
+for _ in $(seq 100); do
+    address=$(sed -n 's/^berth registry: serving on //p' "$work/registry.log")
+    [[ -n $address ]] && break
+    sleep 0.05
+done
+[[ -n $address ]] || berth_die "the registry did not start: $(cat "$work/registry.log")"
+
+image="$address/demo/busybox:1"
+berth_say "pushing $image"
+"${berth[@]}" --data-root "$work/data" tag demo/busybox:1 "$image"
+"${berth[@]}" --data-root "$work/data" push "$image" 2>/dev/null
+berth_say "pulling it into a fresh data root (download, verify, unpack in one pass)"
+"${berth[@]}" --data-root "$work/pulled" pull "$image" 2>/dev/null
+"${berth[@]}" --data-root "$work/pulled" images
+
+# A one-layer image's snapshot is named by its diff id (its chain id).
+diff_id=$("${berth[@]}" --data-root "$work/pulled" image inspect "$image" | sed -n 's/.*"sha256:\([0-9a-f]\{64\}\)".*/\1/p' | tail -n 1)
+snapshot="$work/pulled/snapshots/$diff_id/fs"
+[[ -d $snapshot ]] || berth_die "no snapshot at $snapshot"
+berth_make_busybox_bundle "$work/pulled-bundle" from-the-registry sh -c 'echo "hello from $(hostname), pid $$, on the pulled image"'
+sed -i "s#\"path\": \"rootfs\"#\"path\": \"$snapshot\"#" "$work/pulled-bundle/config.json"
+berth_say "running a container on the pulled image"
+"${berth[@]}" runtime --root "$work/state" run --bundle "$work/pulled-bundle" "$id-pulled"
+berth_say "done; cleaning up"

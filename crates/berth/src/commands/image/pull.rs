@@ -43,6 +43,7 @@ pub fn run(ctx: &Context, args: PullArgs) -> anyhow::Result<i32> {
             reference.repository()
         );
     }
+    let before = store.resolve(&reference.to_string()).ok();
     let client = registry_client(reference.registry(), args.insecure)?;
     let options = PullOptions {
         platform,
@@ -62,7 +63,14 @@ pub fn run(ctx: &Context, args: PullArgs) -> anyhow::Result<i32> {
     ))??;
     if !args.quiet {
         println!("Digest: {}", pulled.digest);
-        println!("Status: Image is up to date for {}", reference.familiar());
+        if before.as_ref() == Some(&pulled.digest) {
+            println!("Status: Image is up to date for {}", reference.familiar());
+        } else {
+            println!(
+                "Status: Downloaded newer image for {}",
+                reference.familiar()
+            );
+        }
     }
     println!("{reference}");
     Ok(0)
