@@ -53,7 +53,7 @@ pub trait LayerUnpacker: Send + Sync {
     fn is_unpacked(&self, layer: &LayerInfo) -> bool;
     /// Unpacks the compressed layer bytes read from `reader` into a pending snapshot,
     /// verifying the diffID. The reader fails if the download breaks.
-    fn unpack(&self, layer: &LayerInfo, reader: &mut dyn Read) -> Result<(), BoxError>;
+    fn unpack(&self, layer: &LayerInfo, reader: &mut (dyn Read + Send)) -> Result<(), BoxError>;
     /// Makes the pending snapshot of `layer` visible.
     fn commit(&self, layer: &LayerInfo) -> Result<(), BoxError>;
     /// Removes the pending snapshot of `layer`.

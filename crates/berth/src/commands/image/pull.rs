@@ -4,7 +4,9 @@ use std::sync::Arc;
 
 use berth_image::distribution::origins::BlobOrigins;
 use berth_image::distribution::pull::PullOptions;
+use berth_image::distribution::unpack::SnapshotUnpacker;
 use berth_image::distribution::{self, progress, ProgressSink};
+use berth_image::layer::Snapshotter;
 use berth_image::manifest::Platform;
 use berth_image::reference::Reference;
 use clap::Args;
@@ -41,11 +43,15 @@ pub fn run(ctx: &Context, args: PullArgs) -> anyhow::Result<i32> {
             reference.repository()
         );
     }
+    let before = store.resolve(&reference.to_string()).ok();
     let client = registry_client(reference.registry(), args.insecure)?;
     let options = PullOptions {
         platform,
         progress: progress_sink(args.quiet),
         recorder: Some(Arc::new(store.clone())),
+        unpacker: Some(Arc::new(SnapshotUnpacker::new(Snapshotter::open(
+            &ctx.data_root,
+        )?))),
         origins: Some(BlobOrigins::new(ctx.data_root.join("origins"))),
         ..PullOptions::default()
     };
@@ -57,7 +63,14 @@ pub fn run(ctx: &Context, args: PullArgs) -> anyhow::Result<i32> {
     ))??;
     if !args.quiet {
         println!("Digest: {}", pulled.digest);
-        println!("Status: Image is up to date for {}", reference.familiar());
+        if before.as_ref() == Some(&pulled.digest) {
+            println!("Status: Image is up to date for {}", reference.familiar());
+        } else {
+            println!(
+                "Status: Downloaded newer image for {}",
+                reference.familiar()
+            );
+        }
     }
     println!("{reference}");
     Ok(0)
