@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use e2e::http;
 use e2e::images::{import_busybox, pull, push};
 use e2e::servers::{BerthRegistry, Distribution, Dockerd};
+use e2e::tarball::Tar;
 use e2e::{have, sha256, Env};
 
 const PASSWORD: &str = "correct horse";
@@ -123,6 +124,73 @@ fn concurrent_pushes_and_pulls_of_the_same_image() {
     assert_eq!(puller.image_names(), std::slice::from_ref(&name));
     assert_eq!(puller.image_id(&name), pusher.image_id(&name));
     puller.assert_blobs_intact();
+}
+
+#[test]
+fn pull_refuses_hostile_layers_and_lists_nothing() {
+    let server_env = Env::new();
+    let registry = BerthRegistry::start(&server_env.path("registry"), &[]);
+    let pusher = Env::new();
+    let puller = Env::new();
+    let outside = puller.path("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    let hostile = [
+        (
+            "dotdot",
+            ["refused", "../evil"],
+            Tar::new()
+                .file("bin/ok", 0o644, b"ok")
+                .file("../evil", 0o644, b"x")
+                .finish(),
+        ),
+        (
+            "symlink",
+            // Refused, though today with "File exists" rather than a clear reason.
+            ["esc/evil", "layer"],
+            Tar::new()
+                .symlink("esc", outside.to_str().unwrap())
+                .file("esc/evil", 0o644, b"x")
+                .finish(),
+        ),
+    ];
+    for (label, needles, layer) in hostile {
+        // `import` stores a rootfs tarball as given; the unpacking side must refuse it.
+        let file = pusher.path(&format!("{label}.tar"));
+        std::fs::write(&file, layer).unwrap();
+        let name = format!("{}/hostile/{label}:1", registry.addr);
+        pusher.ok(&["import", file.to_str().unwrap(), &name]);
+        push(&pusher, &name);
+        puller
+            .run(&["pull", &name])
+            .fails_with(&format!("pull the {label} layer"), &needles);
+        assert!(
+            puller.image_names().is_empty(),
+            "{:?}",
+            puller.image_names()
+        );
+        let escaped: Vec<_> = walk_files(puller.dir.path())
+            .into_iter()
+            .filter(|p| p.file_name().is_some_and(|n| n == "evil"))
+            .collect();
+        assert!(
+            escaped.is_empty(),
+            "written outside the snapshot: {escaped:?}"
+        );
+        puller.assert_blobs_intact();
+    }
+}
+
+fn walk_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .flat_map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => walk_files(&e.path()),
+            _ => vec![e.path()],
+        })
+        .collect()
 }
 
 #[test]
