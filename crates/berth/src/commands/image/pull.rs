@@ -16,9 +16,10 @@ use crate::commands::{async_rt, registry_client, Context};
 /// Flags of `pull`.
 #[derive(Debug, Args)]
 pub struct PullArgs {
-    /// The platform to pull from a multi-platform image (os/arch[/variant]).
-    #[arg(long, default_value = "linux/amd64")]
-    platform: String,
+    /// The platform to pull (os/arch[/variant]); given explicitly, an image of another
+    /// platform is refused. Default: this host's.
+    #[arg(long)]
+    platform: Option<String>,
     /// Print only the image's name at the end.
     #[arg(long, short = 'q')]
     quiet: bool,
@@ -32,7 +33,10 @@ pub struct PullArgs {
 pub fn run(ctx: &Context, args: PullArgs) -> anyhow::Result<i32> {
     let store = ctx.image_store()?;
     let reference = Reference::parse(&args.reference)?;
-    let platform: Platform = args.platform.parse()?;
+    let platform = match &args.platform {
+        Some(text) => text.parse()?,
+        None => Platform::host(),
+    };
     if !args.quiet {
         if !args.reference.contains(':') && reference.digest().is_none() {
             println!("Using default tag: latest");
@@ -47,6 +51,7 @@ pub fn run(ctx: &Context, args: PullArgs) -> anyhow::Result<i32> {
     let client = registry_client(reference.registry(), args.insecure)?;
     let options = PullOptions {
         platform,
+        strict_platform: args.platform.is_some(),
         progress: progress_sink(args.quiet),
         recorder: Some(Arc::new(store.clone())),
         unpacker: Some(Arc::new(SnapshotUnpacker::new(Snapshotter::open(
