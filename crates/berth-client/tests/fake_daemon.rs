@@ -146,6 +146,10 @@ async fn answer(
                 r#"{"message":"Conflict. The container name \"/taken\" is already in use"}"#,
             )
         }
+        ("GET", "/containers/abc/json") => full(
+            StatusCode::OK,
+            r#"{"Id":"abc","Name":"/web","State":{"Status":"running","Running":true},"Config":{"Tty":false,"Image":"busybox"},"Args":null,"Mounts":null}"#,
+        ),
         ("GET", "/containers/missing/json") => full(
             StatusCode::NOT_FOUND,
             r#"{"message":"No such container: missing"}"#,
@@ -166,7 +170,13 @@ async fn answer(
                 framed[10..20].to_vec(),
                 framed[20..].to_vec(),
             ];
-            chunked(pieces, "application/vnd.docker.multiplexed-stream")
+            // API 1.41 daemons call every output stream raw.
+            let content_type = if api_version == "1.41" {
+                "application/vnd.docker.raw-stream"
+            } else {
+                "application/vnd.docker.multiplexed-stream"
+            };
+            chunked(pieces, content_type)
         }
         ("GET", "/containers/tty/logs?stdout=1&stderr=1") => chunked(
             vec![b"raw ".to_vec(), b"tty output".to_vec()],
@@ -330,4 +340,21 @@ async fn an_absent_daemon_is_a_connect_error() {
     let client = DockerClient::new(&format!("unix://{}/none.sock", dir.path().display())).unwrap();
     let err = client.ping().await.unwrap_err();
     assert!(matches!(err, Error::Connect { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn before_api_1_42_the_tty_flag_tells_whether_logs_are_framed() {
+    let daemon = FakeDaemon::start("1.41");
+    let client = daemon.client();
+    let logs = client
+        .logs("abc", &LogsOptions::all_output())
+        .await
+        .unwrap();
+    assert!(logs.is_multiplexed());
+    let (stdout, stderr) = logs.collect().await.unwrap();
+    assert_eq!(stdout.len(), "hello\n".len() + 3000);
+    assert_eq!(stderr, b"warning\n");
+    assert!(daemon
+        .requests()
+        .contains(&"GET /v1.41/containers/abc/json".to_string()));
 }

@@ -8,6 +8,7 @@ use crate::types::containers::{
     ContainerCreateRequest, ContainerInspect, ContainerSummary, ContainerWaitResponse,
     CreateResponse, WaitCondition,
 };
+use crate::types::version::ApiVersion;
 
 /// Options of [`DockerClient::list_containers`].
 #[derive(Debug, Clone, Default)]
@@ -60,6 +61,10 @@ impl LogsOptions {
         }
     }
 }
+
+/// The first API version whose output answers say in `Content-Type` whether they are
+/// framed.
+pub(crate) const FRAMING_HEADER_VERSION: ApiVersion = ApiVersion::new(1, 42);
 
 const OK: &[StatusCode] = &[StatusCode::OK];
 const NO_CONTENT: &[StatusCode] = &[StatusCode::NO_CONTENT];
@@ -167,7 +172,14 @@ impl DockerClient {
             .opt("until", options.until.as_ref())
             .opt("tail", options.tail.as_ref());
         let target = query.on(&format!("/containers/{}/logs", segment(id)));
+        // Before 1.42 the answer does not say whether it is framed: ask about the TTY.
+        let framed_without_header = if self.api_version().await? < FRAMING_HEADER_VERSION {
+            let config = self.inspect_container(id).await?.config;
+            !config.and_then(|c| c.tty).unwrap_or(false)
+        } else {
+            false
+        };
         let response = self.call(Method::GET, &target, None, &[], OK).await?;
-        Ok(OutputStream::new(response, target))
+        Ok(OutputStream::new(response, target, framed_without_header))
     }
 }

@@ -3,6 +3,7 @@
 
 use hyper::{Method, StatusCode};
 
+use super::containers::FRAMING_HEADER_VERSION;
 use super::query::segment;
 use super::{json_body, DockerClient, Error, OutputStream};
 use crate::types::containers::CreateResponse;
@@ -49,7 +50,9 @@ impl DockerClient {
         let response = self
             .call(Method::POST, &target, Some(body), &[], &[StatusCode::OK])
             .await?;
-        Ok(OutputStream::new(response, target))
+        // Before API 1.42 only the TTY flag tells whether the output is framed.
+        let framed_without_header = !tty && self.api_version().await? < FRAMING_HEADER_VERSION;
+        Ok(OutputStream::new(response, target, framed_without_header))
     }
 
     /// `GET /exec/{id}/json`.

@@ -36,8 +36,9 @@ async fn next_chunk(body: &mut Incoming, what: &str) -> Option<Result<Bytes, Err
 }
 
 /// Container output (logs, attached exec): multiplexed frames for a container without a
-/// TTY, raw bytes (reported as stdout) for one with a TTY. The daemon says which in its
-/// `Content-Type` (API 1.42+).
+/// TTY, raw bytes (reported as stdout) for one with a TTY. From API 1.42 the daemon says
+/// which in its `Content-Type`; before, it says `raw-stream` for both and the caller must
+/// know whether there is a TTY.
 #[derive(Debug)]
 pub struct OutputStream {
     body: Incoming,
@@ -48,11 +49,18 @@ pub struct OutputStream {
 }
 
 impl OutputStream {
-    pub(crate) fn new(response: Response<Incoming>, what: String) -> OutputStream {
+    /// `framed_without_header`: whether the output is framed when the daemon's
+    /// `Content-Type` does not say so (API < 1.42: true if there is no TTY).
+    pub(crate) fn new(
+        response: Response<Incoming>,
+        what: String,
+        framed_without_header: bool,
+    ) -> OutputStream {
         let multiplexed = response
             .headers()
             .get(hyper::header::CONTENT_TYPE)
-            .is_some_and(|v| v.as_bytes() == MULTIPLEXED.as_bytes());
+            .is_some_and(|v| v.as_bytes() == MULTIPLEXED.as_bytes())
+            || framed_without_header;
         OutputStream {
             body: response.into_body(),
             decoder: multiplexed.then(FrameDecoder::new),
