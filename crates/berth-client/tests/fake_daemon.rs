@@ -2,6 +2,8 @@
 //! version negotiation, JSON calls, streamed logs and progress split at awkward places,
 //! and the mapping of Docker's error bodies.
 
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns: a failed step fails the test
+
 use std::convert::Infallible;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};

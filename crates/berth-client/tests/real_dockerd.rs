@@ -2,6 +2,8 @@
 //! the types read what a real daemon answers and that the calls are the ones it serves.
 //! Skipped (with a message) only when dockerd is not installed. Runs as root.
 
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns: a failed step fails the test
+
 mod common;
 
 use std::path::Path;
@@ -195,6 +197,39 @@ async fn real_dockerd_speaks_our_types() {
         .unwrap_err()
         .is_not_found());
 
+    // The docker 28 CLI's own create body (tests/fixtures), re-encoded by our types, is
+    // accepted by dockerd and reads back the same.
+    let mut cli: ContainerCreateRequest =
+        serde_json::from_str(include_str!("fixtures/create_cli28.json")).unwrap();
+    cli.config.image = Some("berth-client-test:1".into());
+    let host = cli.host_config.as_mut().unwrap();
+    // This dockerd has no bridge, and `none` cannot publish ports.
+    host.network_mode = Some("none".into());
+    host.port_bindings = None;
+    let expected = host.clone();
+    cli.networking_config = None;
+    let from_cli = client.create_container(None, &cli).await.unwrap().id;
+    let inspected = client.inspect_container(&from_cli).await.unwrap();
+    let host = inspected.host_config.unwrap();
+    assert_eq!(host.memory, expected.memory);
+    assert_eq!(host.nano_cpus, Some(1_500_000_000));
+    assert_eq!(host.cap_add, expected.cap_add);
+    assert_eq!(host.tmpfs, expected.tmpfs);
+    assert_eq!(host.ulimits, expected.ulimits);
+    assert_eq!(host.restart_policy, expected.restart_policy);
+    assert_eq!(host.binds, Some(vec!["vol:/data".to_string()]));
+    assert_eq!(inspected.config.unwrap().env.unwrap()[0], "A=b");
+    client
+        .remove_container(
+            &from_cli,
+            RemoveContainerOptions {
+                force: true,
+                volumes: true,
+            },
+        )
+        .await
+        .unwrap();
+
     // Exec in a running container, attached (output streamed) and inspected.
     let sleeper = client
         .create_container(None, &create_request(&["sleep", "60"]))
@@ -228,6 +263,10 @@ async fn real_dockerd_speaks_our_types() {
     let exec_state = client.inspect_exec(&exec).await.unwrap();
     assert_eq!(exec_state.exit_code, Some(5));
     assert!(!exec_state.running);
+    let stats = client.stats_once(&sleeper).await.unwrap();
+    assert_eq!(stats.id, sleeper);
+    assert!(stats.pids_stats.current.unwrap_or(0) >= 1, "{stats:?}");
+    assert!(stats.memory_stats.usage.unwrap_or(0) > 0, "{stats:?}");
     client.kill_container(&sleeper, None).await.unwrap();
     client
         .remove_container(

@@ -2,6 +2,8 @@
 //! bodies recorded from `/usr/local/bin/docker create ...` talking to a recording
 //! unix-socket server (the commands are in each test).
 
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns: a failed step fails the test
+
 use berth_client::types::containers::ContainerCreateRequest;
 use berth_client::types::host_config::{MountType, RestartPolicyName};
 use serde_json::Value;

@@ -8,6 +8,7 @@ use crate::types::containers::{
     ContainerCreateRequest, ContainerInspect, ContainerSummary, ContainerWaitResponse,
     CreateResponse, WaitCondition,
 };
+use crate::types::stats::ContainerStats;
 use crate::types::version::ApiVersion;
 
 /// Options of [`DockerClient::list_containers`].
@@ -158,6 +159,12 @@ impl DockerClient {
             .filters(&options.filters);
         self.json(Method::GET, &query.on("/containers/json"), None, OK)
             .await
+    }
+
+    /// `GET /containers/{id}/stats?stream=false`: one sample.
+    pub async fn stats_once(&self, id: &str) -> Result<ContainerStats, Error> {
+        let target = format!("/containers/{}/stats?stream=false", segment(id));
+        self.json(Method::GET, &target, None, OK).await
     }
 
     /// `GET /containers/{id}/logs`, streamed.

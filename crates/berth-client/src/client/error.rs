@@ -38,6 +38,15 @@ pub enum Error {
         #[source]
         source: hyper::Error,
     },
+    /// A streamed answer broke off.
+    #[error("reading the answer to `{what}` failed")]
+    Body {
+        /// The request, `METHOD PATH`.
+        what: String,
+        /// The cause.
+        #[source]
+        source: hyper::Error,
+    },
     /// A request that could not be built (a name with characters no URI allows).
     #[error("cannot build the request `{what}`")]
     Request {

@@ -122,3 +122,31 @@ fn registry_auth_header(auth: &AuthConfig, what: &str) -> Result<String, Error> 
     })?;
     Ok(base64::engine::general_purpose::URL_SAFE.encode(json))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_auth_is_base64url_json_with_lower_case_names() {
+        let auth = AuthConfig {
+            username: Some("u".into()),
+            password: Some("p?>".into()),
+            serveraddress: Some("localhost:5000".into()),
+            ..AuthConfig::default()
+        };
+        let header = registry_auth_header(&auth, "test").unwrap();
+        assert!(!header.contains('+') && !header.contains('/'), "{header}");
+        let json = base64::engine::general_purpose::URL_SAFE
+            .decode(header)
+            .unwrap();
+        assert_eq!(
+            String::from_utf8(json).unwrap(),
+            r#"{"username":"u","password":"p?>","serveraddress":"localhost:5000"}"#
+        );
+        assert!(
+            !format!("{auth:?}").contains("p?>"),
+            "Debug shows the password"
+        );
+    }
+}

@@ -25,11 +25,10 @@ async fn next_chunk(body: &mut Incoming, what: &str) -> Option<Result<Bytes, Err
                 }
             }
             Err(source) => {
-                return Some(Err(Error::Http {
-                    endpoint: String::new(),
+                return Some(Err(Error::Body {
                     what: what.to_string(),
                     source,
-                }))
+                }));
             }
         }
     }

@@ -145,7 +145,7 @@ mod tests {
     fn header_layout_matches_docker() {
         let bytes = encoded(&[(StreamType::Stderr, b"hello")]);
         assert_eq!(bytes, b"\x02\x00\x00\x00\x00\x00\x00\x05hello");
-        let big = vec![b'x'; 0x0102_03];
+        let big = vec![b'x'; 0x01_0203];
         let bytes = encoded(&[(StreamType::Stdout, &big)]);
         assert_eq!(&bytes[..8], &[1, 0, 0, 0, 0, 0x01, 0x02, 0x03]);
     }
