@@ -27,7 +27,7 @@ type Body = BoxBody<Bytes, Infallible>;
 /// A fake daemon announcing `api_version`; it records the request lines it receives.
 struct FakeDaemon {
     socket: PathBuf,
-    requests: Arc<Mutex<Vec<String>>>,
+    requests: Arc<Mutex<Vec<(String, Bytes)>>>,
     _dir: tempfile::TempDir,
     task: tokio::task::JoinHandle<()>,
 }
@@ -75,7 +75,22 @@ impl FakeDaemon {
     }
 
     fn requests(&self) -> Vec<String> {
-        self.requests.lock().unwrap().clone()
+        self.requests
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(line, _)| line.clone())
+            .collect()
+    }
+
+    /// The JSON body of the request with this line.
+    fn body_of(&self, line: &str) -> serde_json::Value {
+        let requests = self.requests.lock().unwrap();
+        let (_, body) = requests
+            .iter()
+            .find(|(l, _)| l == line)
+            .unwrap_or_else(|| panic!("no {line}"));
+        serde_json::from_slice(body).unwrap()
     }
 }
 
@@ -105,7 +120,7 @@ fn chunked(pieces: Vec<Vec<u8>>, content_type: &str) -> Response<Body> {
 async fn answer(
     req: Request<Incoming>,
     api_version: &str,
-    seen: &Mutex<Vec<String>>,
+    seen: &Mutex<Vec<(String, Bytes)>>,
 ) -> Response<Body> {
     let target = req
         .uri()
@@ -113,8 +128,8 @@ async fn answer(
         .map(|p| p.to_string())
         .unwrap_or_default();
     let line = format!("{} {target}", req.method());
-    seen.lock().unwrap().push(line.clone());
     let body = req.into_body().collect().await.unwrap().to_bytes();
+    seen.lock().unwrap().push((line.clone(), body.clone()));
     let prefix = format!(
         "/v{}",
         api_version
@@ -202,6 +217,16 @@ async fn answer(
                 "application/json",
             )
         }
+        ("POST", "/networks/create") => full(StatusCode::CREATED, r#"{"Id":"n1","Warning":""}"#),
+        ("POST", "/networks/n1/connect") | ("POST", "/networks/n1/disconnect") => {
+            full(StatusCode::OK, "")
+        }
+        ("DELETE", "/networks/n1") => full(StatusCode::NO_CONTENT, ""),
+        ("POST", "/volumes/create") => full(
+            StatusCode::CREATED,
+            r#"{"Name":"v1","Driver":"local","Mountpoint":"/var/lib/berth/volumes/v1/_data","Labels":null,"Scope":"local","Options":null}"#,
+        ),
+        ("DELETE", "/volumes/v1?force=1") => full(StatusCode::NO_CONTENT, ""),
         ("GET", "/info") => full(StatusCode::INTERNAL_SERVER_ERROR, "plain text failure"),
         _ => full(
             StatusCode::NOT_FOUND,
@@ -359,4 +384,65 @@ async fn before_api_1_42_the_tty_flag_tells_whether_logs_are_framed() {
     assert!(daemon
         .requests()
         .contains(&"GET /v1.41/containers/abc/json".to_string()));
+}
+
+#[tokio::test]
+async fn network_and_volume_calls_send_docker_shaped_bodies() {
+    use berth_client::types::networks::{EndpointSettings, Ipam, IpamConfig, NetworkCreateRequest};
+    use berth_client::types::volumes::VolumeCreateRequest;
+
+    let daemon = FakeDaemon::start("1.47");
+    let client = daemon.client();
+    let request = NetworkCreateRequest {
+        name: "appnet".into(),
+        driver: Some("bridge".into()),
+        ipam: Some(Ipam {
+            config: Some(vec![IpamConfig {
+                subnet: Some("10.9.0.0/24".into()),
+                gateway: Some("10.9.0.1".into()),
+                ..IpamConfig::default()
+            }]),
+            ..Ipam::default()
+        }),
+        ..NetworkCreateRequest::default()
+    };
+    assert_eq!(client.create_network(&request).await.unwrap().id, "n1");
+    let endpoint = EndpointSettings {
+        aliases: Some(vec!["db".into()]),
+        ..Default::default()
+    };
+    client
+        .connect_network("n1", "web", Some(endpoint))
+        .await
+        .unwrap();
+    client.disconnect_network("n1", "web", true).await.unwrap();
+    client.remove_network("n1").await.unwrap();
+    assert_eq!(
+        daemon.body_of("POST /v1.47/networks/create"),
+        serde_json::json!({"Name": "appnet", "Driver": "bridge",
+            "IPAM": {"Config": [{"Subnet": "10.9.0.0/24", "Gateway": "10.9.0.1"}]}})
+    );
+    assert_eq!(
+        daemon.body_of("POST /v1.47/networks/n1/connect"),
+        serde_json::json!({"Container": "web", "EndpointConfig": {"Aliases": ["db"]}})
+    );
+    assert_eq!(
+        daemon.body_of("POST /v1.47/networks/n1/disconnect"),
+        serde_json::json!({"Container": "web", "Force": true})
+    );
+
+    let volume = client
+        .create_volume(&VolumeCreateRequest {
+            name: Some("v1".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(volume.mountpoint, "/var/lib/berth/volumes/v1/_data");
+    assert!(volume.labels.is_empty());
+    client.remove_volume("v1", true).await.unwrap();
+    assert_eq!(
+        daemon.body_of("POST /v1.47/volumes/create"),
+        serde_json::json!({"Name": "v1"})
+    );
 }

@@ -48,7 +48,8 @@ enum Endpoint {
     Tcp(String),
 }
 
-/// A client of one daemon.
+/// A client of one daemon. Its calls must run inside a tokio runtime: each connection is
+/// driven by a spawned task.
 #[derive(Debug)]
 pub struct DockerClient {
     endpoint: Endpoint,
