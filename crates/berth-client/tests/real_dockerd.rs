@@ -18,11 +18,12 @@ use berth_client::types::exec::ExecConfig;
 use berth_client::types::host_config::HostConfig;
 use berth_client::types::volumes::VolumeCreateRequest;
 use berth_client::{
-    DockerClient, EventsOptions, Filters, ListContainersOptions, LogsOptions,
+    DockerClient, EventsOptions, Filters, ListContainersOptions, LogsOptions, PullOptions,
     RemoveContainerOptions,
 };
 use bytes::Bytes;
 use common::dockerd::{Dockerd, DOCKERD};
+use common::registry::{Registry, DOCKER_REGISTRY};
 
 /// A root file system tar with busybox and the applets the test runs.
 fn busybox_rootfs_tar(dir: &Path) -> Bytes {
@@ -337,4 +338,88 @@ async fn real_dockerd_speaks_our_types() {
             "no `{action}` event in {seen:?}"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_dockerd_push_and_pull_stream_progress() {
+    if !Path::new(DOCKERD).exists() || !Path::new(DOCKER_REGISTRY).exists() {
+        eprintln!("skipped: {DOCKERD} or {DOCKER_REGISTRY} is not installed");
+        return;
+    }
+    let dockerd = Dockerd::start();
+    let registry = Registry::start();
+    let client = DockerClient::new(&dockerd.host()).unwrap();
+    let tar = busybox_rootfs_tar(dockerd.dir());
+    client
+        .import_image(tar, "local", Some("1"))
+        .await
+        .unwrap()
+        .finish()
+        .await
+        .unwrap();
+    let repo = format!("{}/berth/app", registry.addr);
+    client
+        .tag_image("local:1", &repo, Some("v1"))
+        .await
+        .unwrap();
+
+    let pushed = client
+        .push_image(&repo, Some("v1"), None)
+        .await
+        .unwrap()
+        .finish()
+        .await
+        .unwrap();
+    let digest = pushed
+        .iter()
+        .find_map(|m| m.aux.as_ref()?.get("Digest")?.as_str().map(str::to_string))
+        .unwrap_or_else(|| panic!("no digest in the push progress: {pushed:?}"));
+    assert!(digest.starts_with("sha256:"));
+
+    let reference = format!("{repo}:v1");
+    client.remove_image(&reference, true, false).await.unwrap();
+    client.remove_image("local:1", true, false).await.unwrap();
+    assert!(client
+        .inspect_image(&reference)
+        .await
+        .unwrap_err()
+        .is_not_found());
+
+    let pulled = client
+        .pull_image(&reference, &PullOptions::default())
+        .await
+        .unwrap()
+        .finish()
+        .await
+        .unwrap();
+    let statuses: Vec<&str> = pulled.iter().filter_map(|m| m.status.as_deref()).collect();
+    assert!(
+        statuses.iter().any(|s| *s == "Pull complete"),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().any(|s| *s == format!("Digest: {digest}")),
+        "{statuses:?}"
+    );
+    assert!(
+        pulled
+            .iter()
+            .any(|m| m.progress_detail.is_some_and(|d| d.total.is_some())),
+        "no byte progress in {pulled:?}"
+    );
+    let image = client.inspect_image(&reference).await.unwrap();
+    assert_eq!(image.repo_digests, vec![format!("{repo}@{digest}")]);
+
+    // A missing tag: the daemon refuses before streaming (404), not inside the stream.
+    let missing = client
+        .pull_image(&format!("{repo}:nope"), &PullOptions::default())
+        .await;
+    let err = match missing {
+        Err(e) => e,
+        Ok(stream) => stream.finish().await.unwrap_err(),
+    };
+    assert!(
+        err.to_string().contains("nope") || err.is_not_found(),
+        "{err}"
+    );
 }

@@ -88,6 +88,32 @@ impl DockerClient {
         Ok(JsonStream::new(response, target))
     }
 
+    /// `POST /images/{name}/push`: pushes `name` (all its tags in that repository if
+    /// `tag` is `None`), answering with the progress stream. The credentials header is
+    /// always sent, empty without `auth`, as the docker CLI does.
+    pub async fn push_image(
+        &self,
+        name: &str,
+        tag: Option<&str>,
+        auth: Option<&AuthConfig>,
+    ) -> Result<JsonStream<JsonMessage>, Error> {
+        let mut query = Query::new();
+        query.opt("tag", tag);
+        let target = query.on(&format!("/images/{}/push", segment(name)));
+        let empty = AuthConfig::default();
+        let header = registry_auth_header(auth.unwrap_or(&empty), &target)?;
+        let response = self
+            .call(
+                Method::POST,
+                &target,
+                None,
+                &[("X-Registry-Auth", header)],
+                OK,
+            )
+            .await?;
+        Ok(JsonStream::new(response, target))
+    }
+
     /// `POST /images/create?fromSrc=-`: imports a root file system tar (`docker import`)
     /// as `repo[:tag]`, answering with the progress stream.
     pub async fn import_image(
