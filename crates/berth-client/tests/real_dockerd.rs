@@ -393,10 +393,7 @@ async fn real_dockerd_push_and_pull_stream_progress() {
         .await
         .unwrap();
     let statuses: Vec<&str> = pulled.iter().filter_map(|m| m.status.as_deref()).collect();
-    assert!(
-        statuses.iter().any(|s| *s == "Pull complete"),
-        "{statuses:?}"
-    );
+    assert!(statuses.contains(&"Pull complete"), "{statuses:?}");
     assert!(
         statuses.iter().any(|s| *s == format!("Digest: {digest}")),
         "{statuses:?}"
