@@ -1,0 +1,2 @@
+pub mod dockerd;
+pub mod registry;
