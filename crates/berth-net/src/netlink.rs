@@ -120,15 +120,14 @@ impl Netlink {
     /// Creates (or adopts) a bridge tagged with `alias`, gives it `gateway/prefix` and sets it up.
     pub async fn ensure_bridge(&self, name: &str, alias: &str, gateway: Ipv4Net) -> Result<u32> {
         if self.link(name).await?.is_none() {
-            let msg = LinkBridge::new(name)
-                .append_extra_attribute(LinkAttribute::IfAlias(alias.to_string()))
-                .build();
+            let msg = LinkBridge::new(name).build();
             match self.handle.link().add(msg).execute().await {
                 Err(e) if errno(&e) != Some(libc::EEXIST) => return Err(nl_err("create bridge", name)(e)),
                 _ => {}
             }
         }
         let index = self.index(name).await?;
+        self.set_alias(index, name, alias).await?;
         self.add_address(index, name, gateway).await?;
         self.set_up(index, name).await?;
         Ok(index)
@@ -146,6 +145,21 @@ impl Netlink {
             Err(e) if errno(&e) != Some(libc::EEXIST) => Err(nl_err(&format!("add address {addr} to"), name)(e)),
             _ => Ok(()),
         }
+    }
+
+    /// Tags a link with an alias (the kernel ignores IFLA_IFALIAS when creating a link, so
+    /// this is a separate request).
+    pub async fn set_alias(&self, index: u32, name: &str, alias: &str) -> Result<()> {
+        self.handle
+            .link()
+            .set(
+                LinkUnspec::new_with_index(index)
+                    .append_extra_attribute(LinkAttribute::IfAlias(alias.to_string()))
+                    .build(),
+            )
+            .execute()
+            .await
+            .map_err(nl_err("set the alias of", name))
     }
 
     /// Sets a link up.
@@ -211,9 +225,7 @@ impl Netlink {
             action: "open",
             source,
         })?;
-        let msg = LinkVeth::new(host, peer)
-            .append_extra_attribute(LinkAttribute::IfAlias(alias.to_string()))
-            .build();
+        let msg = LinkVeth::new(host, peer).build();
         self.handle
             .link()
             .add(msg)
@@ -233,6 +245,7 @@ impl Netlink {
             return Err(e);
         }
         let host_index = self.index(host).await?;
+        self.set_alias(host_index, host, alias).await?;
         self.handle
             .link()
             .set(LinkUnspec::new_with_index(host_index).controller(bridge).up().build())
