@@ -89,12 +89,12 @@ pub fn network_rules(network_id: &str, subnet: Ipv4Net, bridge: &str) -> Vec<Rul
     vec![
         Rule {
             chain: Chain::Postrouting,
-            body: format!("ip saddr {subnet} oifname != \"{bridge}\" masquerade"),
+            body: format!("ip saddr {subnet} oifname != \"{bridge}\" counter masquerade"),
             tag: format!("{tag}masq:{subnet}:{bridge}"),
         },
         Rule {
             chain: Chain::Postrouting,
-            body: format!("ip saddr 127.0.0.0/8 oifname \"{bridge}\" masquerade"),
+            body: format!("ip saddr 127.0.0.0/8 oifname \"{bridge}\" counter masquerade"),
             tag: format!("{tag}lo:{bridge}"),
         },
     ]
@@ -111,7 +111,7 @@ pub fn port_rules(container_id: &str, network_id: &str, ip: Ipv4Addr, ports: &[P
             format!("ip daddr {}", p.host_ip)
         };
         let body = format!(
-            "{dest} {proto} dport {hp} dnat to {ip}:{cp}",
+            "{dest} {proto} dport {hp} counter dnat to {ip}:{cp}",
             proto = p.protocol,
             hp = p.host_port,
             cp = p.container_port
@@ -286,11 +286,11 @@ mod tests {
         let p: PortMapping = "8080:80".parse().unwrap();
         let rules = port_rules("0123456789abcdef", "fedcba9876543210", Ipv4Addr::new(10, 0, 0, 2), &[p]);
         assert_eq!(rules.len(), 2);
-        assert_eq!(rules[0].body, "fib daddr type local tcp dport 8080 dnat to 10.0.0.2:80");
+        assert_eq!(rules[0].body, "fib daddr type local tcp dport 8080 counter dnat to 10.0.0.2:80");
         assert_eq!(rules[0].tag, "ctr:0123456789ab:fedcba987654:tcp:0.0.0.0:8080->10.0.0.2:80:pre");
         assert!(rules.iter().all(|r| r.tag.starts_with(&endpoint_tag("0123456789abcdef", "fedcba9876543210"))));
         let p: PortMapping = "127.0.0.1:53:53/udp".parse().unwrap();
         let rules = port_rules("c", "n", Ipv4Addr::new(10, 0, 0, 2), &[p]);
-        assert_eq!(rules[1].body, "ip daddr 127.0.0.1 udp dport 53 dnat to 10.0.0.2:53");
+        assert_eq!(rules[1].body, "ip daddr 127.0.0.1 udp dport 53 counter dnat to 10.0.0.2:53");
     }
 }
