@@ -365,6 +365,8 @@ impl NetworkManager {
             gateway,
         };
         netlink::configure_container_iface(&ep.netns, iface).await?;
+        // Re-plumbing (reconcile) must not duplicate the rules that survived.
+        self.nft.delete_tagged(&nat::endpoint_tag(&ep.container_id, &net.id))?;
         self.nft.add(&nat::port_rules(&ep.container_id, &net.id, ep.ip, &ep.ports))
     }
 

@@ -261,9 +261,14 @@ impl Nft {
     pub fn reconcile(&self, wanted: &[Rule]) -> Result<(usize, usize)> {
         self.ensure_table()?;
         let installed = self.list()?;
+        // Stale: untagged, unwanted, or a second copy of a wanted rule.
+        let mut seen = std::collections::HashSet::new();
         let stale: Vec<_> = installed
             .iter()
-            .filter(|r| !wanted.iter().any(|w| Some(&w.tag) == r.tag.as_ref() && w.chain.name() == r.chain))
+            .filter(|r| {
+                let wanted = wanted.iter().any(|w| Some(&w.tag) == r.tag.as_ref() && w.chain.name() == r.chain);
+                !wanted || !seen.insert((r.chain.clone(), r.tag.clone()))
+            })
             .cloned()
             .collect();
         let missing: Vec<_> = wanted
