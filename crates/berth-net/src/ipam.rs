@@ -77,8 +77,13 @@ impl AddressPool {
                 .next()
                 .ok_or_else(|| invalid(format!("subnet {subnet} has no host address")))?,
         };
-        if !subnet.contains(&gateway) || gateway == subnet.network() || gateway == subnet.broadcast() {
-            return Err(invalid(format!("gateway {gateway} is not a host address of {subnet}")));
+        if !subnet.contains(&gateway)
+            || gateway == subnet.network()
+            || gateway == subnet.broadcast()
+        {
+            return Err(invalid(format!(
+                "gateway {gateway} is not a host address of {subnet}"
+            )));
         }
         if let Some(range) = ip_range {
             if !subnet.contains(&range.trunc()) {
@@ -113,7 +118,10 @@ impl AddressPool {
 
     /// Reserves a given address (`--ip`).
     pub fn allocate_specific(&mut self, network: &str, ip: Ipv4Addr) -> Result<Ipv4Addr> {
-        if !self.subnet.contains(&ip) || ip == self.subnet.network() || ip == self.subnet.broadcast() {
+        if !self.subnet.contains(&ip)
+            || ip == self.subnet.network()
+            || ip == self.subnet.broadcast()
+        {
             return Err(NetError::InvalidAddress {
                 network: network.to_string(),
                 reason: format!("{ip} is not a host address of {}", self.subnet),
@@ -143,7 +151,10 @@ pub fn mac_from_ip(ip: Ipv4Addr) -> [u8; 6] {
 
 /// Formats a MAC address as `02:42:ac:11:00:02`.
 pub fn format_mac(mac: &[u8; 6]) -> String {
-    mac.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")
+    mac.iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
 }
 
 #[cfg(test)]
@@ -160,31 +171,50 @@ mod tests {
         assert_eq!(pool.gateway, Ipv4Addr::new(10, 1, 2, 1));
         let a = pool.allocate("n").unwrap();
         let b = pool.allocate("n").unwrap();
-        assert_eq!((a, b), (Ipv4Addr::new(10, 1, 2, 2), Ipv4Addr::new(10, 1, 2, 3)));
+        assert_eq!(
+            (a, b),
+            (Ipv4Addr::new(10, 1, 2, 2), Ipv4Addr::new(10, 1, 2, 3))
+        );
         pool.release(a);
         assert_eq!(pool.allocate("n").unwrap(), a);
     }
 
     #[test]
     fn ip_range_limits_allocation_and_exhausts() {
-        let mut pool =
-            AddressPool::new("n", net("10.1.0.0/16"), Some("10.1.0.254".parse().unwrap()), Some(net("10.1.5.0/30")))
-                .unwrap();
+        let mut pool = AddressPool::new(
+            "n",
+            net("10.1.0.0/16"),
+            Some("10.1.0.254".parse().unwrap()),
+            Some(net("10.1.5.0/30")),
+        )
+        .unwrap();
         assert_eq!(pool.allocate("n").unwrap(), Ipv4Addr::new(10, 1, 5, 1));
         assert_eq!(pool.allocate("n").unwrap(), Ipv4Addr::new(10, 1, 5, 2));
-        assert!(matches!(pool.allocate("n"), Err(NetError::AddressesExhausted(_))));
+        assert!(matches!(
+            pool.allocate("n"),
+            Err(NetError::AddressesExhausted(_))
+        ));
     }
 
     #[test]
     fn rejects_gateway_outside_and_taken_specific() {
-        assert!(AddressPool::new("n", net("10.1.2.0/24"), Some("10.9.9.9".parse().unwrap()), None).is_err());
+        assert!(AddressPool::new(
+            "n",
+            net("10.1.2.0/24"),
+            Some("10.9.9.9".parse().unwrap()),
+            None
+        )
+        .is_err());
         let mut pool = AddressPool::new("n", net("10.1.2.0/24"), None, None).unwrap();
         assert!(matches!(
             pool.allocate_specific("n", "10.1.2.1".parse().unwrap()),
             Err(NetError::AddressInUse { .. })
         ));
-        pool.allocate_specific("n", "10.1.2.50".parse().unwrap()).unwrap();
-        assert!(pool.allocate_specific("n", "10.1.2.50".parse().unwrap()).is_err());
+        pool.allocate_specific("n", "10.1.2.50".parse().unwrap())
+            .unwrap();
+        assert!(pool
+            .allocate_specific("n", "10.1.2.50".parse().unwrap())
+            .is_err());
     }
 
     #[test]
@@ -197,6 +227,9 @@ mod tests {
 
     #[test]
     fn mac_is_docker_style() {
-        assert_eq!(format_mac(&mac_from_ip(Ipv4Addr::new(172, 17, 0, 2))), "02:42:ac:11:00:02");
+        assert_eq!(
+            format_mac(&mac_from_ip(Ipv4Addr::new(172, 17, 0, 2))),
+            "02:42:ac:11:00:02"
+        );
     }
 }

@@ -118,7 +118,9 @@ pub struct NetworkManager {
 
 impl std::fmt::Debug for NetworkManager {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NetworkManager").field("cfg", &self.cfg).finish_non_exhaustive()
+        f.debug_struct("NetworkManager")
+            .field("cfg", &self.cfg)
+            .finish_non_exhaustive()
     }
 }
 
@@ -143,7 +145,11 @@ impl NetworkManager {
     /// bring the host in line (at daemon start). Must run within a tokio runtime.
     pub async fn open(cfg: Config) -> Result<Self> {
         let store = StateDir::open(&cfg.state_dir)?;
-        let networks = store.load_all()?.into_iter().map(|n| (n.id.clone(), n)).collect();
+        let networks = store
+            .load_all()?
+            .into_iter()
+            .map(|n| (n.id.clone(), n))
+            .collect();
         let records = DnsRecords::new();
         let nft = Nft::new(&cfg.instance);
         Ok(Self {
@@ -181,17 +187,34 @@ impl NetworkManager {
     /// Creates the bridge, its NAT rules and DNS server, and persists the network.
     pub async fn create_network(&self, req: CreateNetwork) -> Result<NetworkState> {
         let mut inner = self.inner.lock().await;
-        if inner.networks.values().any(|n| n.name == req.name || n.id == req.id) {
+        if inner
+            .networks
+            .values()
+            .any(|n| n.name == req.name || n.id == req.id)
+        {
             return Err(NetError::NetworkExists(req.name));
         }
-        let routes: Vec<Ipv4Net> = self.nl.host_routes().await?.into_iter().map(|(n, _)| n).collect();
-        let mut taken: Vec<(Ipv4Net, String)> =
-            inner.networks.values().map(|n| (n.pool.subnet, format!("network {}", n.name))).collect();
+        let routes: Vec<Ipv4Net> = self
+            .nl
+            .host_routes()
+            .await?
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        let mut taken: Vec<(Ipv4Net, String)> = inner
+            .networks
+            .values()
+            .map(|n| (n.pool.subnet, format!("network {}", n.name)))
+            .collect();
         taken.extend(routes.iter().map(|r| (*r, format!("host route {r}"))));
         let subnet = match (req.subnet, req.default_bridge) {
             (Some(s), _) => {
-                if let Some((_, other)) = taken.iter().find(|(t, _)| ipam::overlaps(&s.trunc(), t)) {
-                    return Err(NetError::PoolOverlap { subnet: s, other: other.clone() });
+                if let Some((_, other)) = taken.iter().find(|(t, _)| ipam::overlaps(&s.trunc(), t))
+                {
+                    return Err(NetError::PoolOverlap {
+                        subnet: s,
+                        other: other.clone(),
+                    });
                 }
                 s
             }
@@ -238,7 +261,9 @@ impl NetworkManager {
     /// Bridge up with its gateway, sysctls, NAT rules, DNS server; each step idempotent.
     async fn install_network(&self, inner: &mut Inner, net: &NetworkState) -> Result<()> {
         let gw = Ipv4Net::new(net.pool.gateway, net.pool.subnet.prefix_len()).unwrap_or_default();
-        self.nl.ensure_bridge(&net.bridge, &self.cfg.instance, gw).await?;
+        self.nl
+            .ensure_bridge(&net.bridge, &self.cfg.instance, gw)
+            .await?;
         netlink::write_sysctl("net/ipv4/ip_forward", "1")?;
         netlink::write_sysctl(&format!("net/ipv4/conf/{}/route_localnet", net.bridge), "1")?;
         self.nft.ensure_table()?;
@@ -252,11 +277,14 @@ impl NetworkManager {
         if self.cfg.dns && !net.default_bridge && !inner.dns.contains_key(&net.id) {
             let host = ResolvConf::read(&self.cfg.resolv_conf).unwrap_or_default();
             let addr = SocketAddr::new(IpAddr::V4(net.pool.gateway), self.cfg.dns_port);
-            let server = DnsServer::start(addr, &net.id, self.records.clone(), host_nameservers(&host)).await?;
+            let server =
+                DnsServer::start(addr, &net.id, self.records.clone(), host_nameservers(&host))
+                    .await?;
             inner.dns.insert(net.id.clone(), server);
         }
         for ep in net.endpoints.values() {
-            self.records.add(&net.id, &ep.container_id, &dns_names(ep), ep.ip);
+            self.records
+                .add(&net.id, &ep.container_id, &dns_names(ep), ep.ip);
         }
         Ok(())
     }
@@ -323,19 +351,26 @@ impl NetworkManager {
         let gateway = req.default_route.then_some(net.pool.gateway);
         if let Err(e) = self.plumb_endpoint(net, &ep, &req.ifname, gateway).await {
             let _ = self.nl.delete_link(&ep.host_veth).await;
-            let _ = self.nft.delete_tagged(&nat::endpoint_tag(&ep.container_id, &net.id));
+            let _ = self
+                .nft
+                .delete_tagged(&nat::endpoint_tag(&ep.container_id, &net.id));
             return Err(e);
         }
         let mut updated = net.clone();
         updated.pool = pool;
-        updated.endpoints.insert(ep.container_id.clone(), ep.clone());
+        updated
+            .endpoints
+            .insert(ep.container_id.clone(), ep.clone());
         if let Err(e) = self.store.save(&updated) {
             let _ = self.nl.delete_link(&ep.host_veth).await;
-            let _ = self.nft.delete_tagged(&nat::endpoint_tag(&ep.container_id, &net.id));
+            let _ = self
+                .nft
+                .delete_tagged(&nat::endpoint_tag(&ep.container_id, &net.id));
             return Err(e);
         }
         if !updated.default_bridge {
-            self.records.add(&updated.id, &ep.container_id, &dns_names(&ep), ep.ip);
+            self.records
+                .add(&updated.id, &ep.container_id, &dns_names(&ep), ep.ip);
         }
         *net = updated;
         Ok(ep)
@@ -355,7 +390,13 @@ impl NetworkManager {
             .ok_or_else(|| NetError::InterfaceNotFound(net.bridge.clone()))?;
         let peer = format!("vp{}", &ep.host_veth[2..]);
         self.nl
-            .create_veth(&ep.host_veth, &peer, &self.cfg.instance, bridge.index, &ep.netns)
+            .create_veth(
+                &ep.host_veth,
+                &peer,
+                &self.cfg.instance,
+                bridge.index,
+                &ep.netns,
+            )
             .await?;
         let iface = ContainerIface {
             temp_name: peer,
@@ -366,8 +407,14 @@ impl NetworkManager {
         };
         netlink::configure_container_iface(&ep.netns, iface).await?;
         // Re-plumbing (reconcile) must not duplicate the rules that survived.
-        self.nft.delete_tagged(&nat::endpoint_tag(&ep.container_id, &net.id))?;
-        self.nft.add(&nat::port_rules(&ep.container_id, &net.id, ep.ip, &ep.ports))
+        self.nft
+            .delete_tagged(&nat::endpoint_tag(&ep.container_id, &net.id))?;
+        self.nft.add(&nat::port_rules(
+            &ep.container_id,
+            &net.id,
+            ep.ip,
+            &ep.ports,
+        ))
     }
 
     /// Detaches a container: port rules, veth, address and DNS names go.
@@ -378,15 +425,16 @@ impl NetworkManager {
             .networks
             .get_mut(&net_id)
             .ok_or_else(|| NetError::NetworkNotFound(network.to_string()))?;
-        let ep = net
-            .endpoints
-            .get(container_id)
-            .cloned()
-            .ok_or_else(|| NetError::EndpointNotFound {
-                container: container_id.to_string(),
-                network: net.name.clone(),
-            })?;
-        self.nft.delete_tagged(&nat::endpoint_tag(container_id, &net.id))?;
+        let ep =
+            net.endpoints
+                .get(container_id)
+                .cloned()
+                .ok_or_else(|| NetError::EndpointNotFound {
+                    container: container_id.to_string(),
+                    network: net.name.clone(),
+                })?;
+        self.nft
+            .delete_tagged(&nat::endpoint_tag(container_id, &net.id))?;
         self.nl.delete_link(&ep.host_veth).await?;
         self.records.remove(&net.id, container_id);
         let mut updated = net.clone();
@@ -418,7 +466,8 @@ impl NetworkManager {
     pub async fn resolv_conf(&self, network: &str) -> Result<String> {
         let net = self.network(network).await?;
         let host = ResolvConf::read(&self.cfg.resolv_conf).unwrap_or_default();
-        let embedded = (self.cfg.dns && !net.default_bridge).then_some(IpAddr::V4(net.pool.gateway));
+        let embedded =
+            (self.cfg.dns && !net.default_bridge).then_some(IpAddr::V4(net.pool.gateway));
         Ok(container_resolv_conf(&host, embedded))
     }
 
@@ -447,7 +496,8 @@ impl NetworkManager {
                 } else if self.nl.link(&ep.host_veth).await?.is_none() {
                     // The pair is gone: recreate it; the namespace keeps no half of it.
                     let ifname = "eth0";
-                    self.plumb_endpoint(&net, &ep, ifname, Some(net.pool.gateway)).await?;
+                    self.plumb_endpoint(&net, &ep, ifname, Some(net.pool.gateway))
+                        .await?;
                     report.recreated_endpoints.push(ep.container_id.clone());
                 }
             }
@@ -467,7 +517,9 @@ impl NetworkManager {
             }
         }
         for link in self.nl.links().await? {
-            if link.alias.as_deref() == Some(self.cfg.instance.as_str()) && !owned.contains(&link.name) {
+            if link.alias.as_deref() == Some(self.cfg.instance.as_str())
+                && !owned.contains(&link.name)
+            {
                 self.nl.delete_link(&link.name).await?;
                 report.deleted_links.push(link.name);
             }
@@ -486,7 +538,10 @@ fn dns_names(ep: &EndpointState) -> Vec<String> {
     names
 }
 
-fn find<'a>(networks: &'a BTreeMap<String, NetworkState>, id_or_name: &str) -> Result<&'a NetworkState> {
+fn find<'a>(
+    networks: &'a BTreeMap<String, NetworkState>,
+    id_or_name: &str,
+) -> Result<&'a NetworkState> {
     networks
         .get(id_or_name)
         .or_else(|| networks.values().find(|n| n.name == id_or_name))

@@ -101,7 +101,12 @@ pub fn network_rules(network_id: &str, subnet: Ipv4Net, bridge: &str) -> Vec<Rul
 }
 
 /// The DNAT rules of one container's published ports.
-pub fn port_rules(container_id: &str, network_id: &str, ip: Ipv4Addr, ports: &[PortMapping]) -> Vec<Rule> {
+pub fn port_rules(
+    container_id: &str,
+    network_id: &str,
+    ip: Ipv4Addr,
+    ports: &[PortMapping],
+) -> Vec<Rule> {
     let tag = endpoint_tag(container_id, network_id);
     let mut rules = Vec::new();
     for p in ports {
@@ -116,7 +121,10 @@ pub fn port_rules(container_id: &str, network_id: &str, ip: Ipv4Addr, ports: &[P
             hp = p.host_port,
             cp = p.container_port
         );
-        let id = format!("{}:{}:{}->{ip}:{}", p.protocol, p.host_ip, p.host_port, p.container_port);
+        let id = format!(
+            "{}:{}:{}->{ip}:{}",
+            p.protocol, p.host_ip, p.host_port, p.container_port
+        );
         for (chain, suffix) in [(Chain::Prerouting, "pre"), (Chain::Output, "out")] {
             rules.push(Rule {
                 chain,
@@ -213,7 +221,9 @@ impl Nft {
     /// The rules now in the table.
     pub fn list(&self) -> Result<Vec<InstalledRule>> {
         let out = match self.run(&["-j", "-a", "list", "table", "ip", &self.table], None) {
-            Err(NetError::Nft { stderr, .. }) if stderr.contains("No such file") => return Ok(Vec::new()),
+            Err(NetError::Nft { stderr, .. }) if stderr.contains("No such file") => {
+                return Ok(Vec::new())
+            }
             other => other?,
         };
         let json: serde_json::Value = serde_json::from_str(&out).map_err(|e| NetError::Nft {
@@ -241,7 +251,12 @@ impl Nft {
         }
         let script: String = rules
             .iter()
-            .map(|r| format!("delete rule ip {} {} handle {}\n", self.table, r.chain, r.handle))
+            .map(|r| {
+                format!(
+                    "delete rule ip {} {} handle {}\n",
+                    self.table, r.chain, r.handle
+                )
+            })
             .collect();
         self.run(&["-f", "-"], Some(&script)).map(drop)
     }
@@ -266,14 +281,20 @@ impl Nft {
         let stale: Vec<_> = installed
             .iter()
             .filter(|r| {
-                let wanted = wanted.iter().any(|w| Some(&w.tag) == r.tag.as_ref() && w.chain.name() == r.chain);
+                let wanted = wanted
+                    .iter()
+                    .any(|w| Some(&w.tag) == r.tag.as_ref() && w.chain.name() == r.chain);
                 !wanted || !seen.insert((r.chain.clone(), r.tag.clone()))
             })
             .cloned()
             .collect();
         let missing: Vec<_> = wanted
             .iter()
-            .filter(|w| !installed.iter().any(|r| r.tag.as_ref() == Some(&w.tag) && r.chain == w.chain.name()))
+            .filter(|w| {
+                !installed
+                    .iter()
+                    .any(|r| r.tag.as_ref() == Some(&w.tag) && r.chain == w.chain.name())
+            })
             .cloned()
             .collect();
         self.delete(&stale)?;
@@ -289,13 +310,29 @@ mod tests {
     #[test]
     fn port_rules_are_tagged_per_container_and_name_the_mapping() {
         let p: PortMapping = "8080:80".parse().unwrap();
-        let rules = port_rules("0123456789abcdef", "fedcba9876543210", Ipv4Addr::new(10, 0, 0, 2), &[p]);
+        let rules = port_rules(
+            "0123456789abcdef",
+            "fedcba9876543210",
+            Ipv4Addr::new(10, 0, 0, 2),
+            &[p],
+        );
         assert_eq!(rules.len(), 2);
-        assert_eq!(rules[0].body, "fib daddr type local tcp dport 8080 counter dnat to 10.0.0.2:80");
-        assert_eq!(rules[0].tag, "ctr:0123456789ab:fedcba987654:tcp:0.0.0.0:8080->10.0.0.2:80:pre");
-        assert!(rules.iter().all(|r| r.tag.starts_with(&endpoint_tag("0123456789abcdef", "fedcba9876543210"))));
+        assert_eq!(
+            rules[0].body,
+            "fib daddr type local tcp dport 8080 counter dnat to 10.0.0.2:80"
+        );
+        assert_eq!(
+            rules[0].tag,
+            "ctr:0123456789ab:fedcba987654:tcp:0.0.0.0:8080->10.0.0.2:80:pre"
+        );
+        assert!(rules.iter().all(|r| r
+            .tag
+            .starts_with(&endpoint_tag("0123456789abcdef", "fedcba9876543210"))));
         let p: PortMapping = "127.0.0.1:53:53/udp".parse().unwrap();
         let rules = port_rules("c", "n", Ipv4Addr::new(10, 0, 0, 2), &[p]);
-        assert_eq!(rules[1].body, "ip daddr 127.0.0.1 udp dport 53 counter dnat to 10.0.0.2:53");
+        assert_eq!(
+            rules[1].body,
+            "ip daddr 127.0.0.1 udp dport 53 counter dnat to 10.0.0.2:53"
+        );
     }
 }

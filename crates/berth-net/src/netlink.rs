@@ -88,7 +88,12 @@ impl Netlink {
 
     /// The link called `name`, if any.
     pub async fn link(&self, name: &str) -> Result<Option<LinkInfo>> {
-        let mut links = self.handle.link().get().match_name(name.to_string()).execute();
+        let mut links = self
+            .handle
+            .link()
+            .get()
+            .match_name(name.to_string())
+            .execute();
         match links.try_next().await {
             Ok(Some(msg)) => Ok(Some(link_info(&msg))),
             Ok(None) => Ok(None),
@@ -122,7 +127,9 @@ impl Netlink {
         if self.link(name).await?.is_none() {
             let msg = LinkBridge::new(name).build();
             match self.handle.link().add(msg).execute().await {
-                Err(e) if errno(&e) != Some(libc::EEXIST) => return Err(nl_err("create bridge", name)(e)),
+                Err(e) if errno(&e) != Some(libc::EEXIST) => {
+                    return Err(nl_err("create bridge", name)(e))
+                }
                 _ => {}
             }
         }
@@ -142,7 +149,9 @@ impl Netlink {
             .execute()
             .await
         {
-            Err(e) if errno(&e) != Some(libc::EEXIST) => Err(nl_err(&format!("add address {addr} to"), name)(e)),
+            Err(e) if errno(&e) != Some(libc::EEXIST) => {
+                Err(nl_err(&format!("add address {addr} to"), name)(e))
+            }
             _ => Ok(()),
         }
     }
@@ -219,7 +228,14 @@ impl Netlink {
 
     /// Creates a veth pair: `host` tagged and enslaved to the bridge, up; `peer` moved into the
     /// namespace at `netns`.
-    pub async fn create_veth(&self, host: &str, peer: &str, alias: &str, bridge: u32, netns: &Path) -> Result<()> {
+    pub async fn create_veth(
+        &self,
+        host: &str,
+        peer: &str,
+        alias: &str,
+        bridge: u32,
+        netns: &Path,
+    ) -> Result<()> {
         let ns = File::open(netns).map_err(|source| NetError::Netns {
             path: netns.to_path_buf(),
             action: "open",
@@ -236,7 +252,11 @@ impl Netlink {
         let moved = self
             .handle
             .link()
-            .set(LinkUnspec::new_with_index(peer_index).setns_by_fd(ns.as_raw_fd()).build())
+            .set(
+                LinkUnspec::new_with_index(peer_index)
+                    .setns_by_fd(ns.as_raw_fd())
+                    .build(),
+            )
             .execute()
             .await
             .map_err(nl_err("move into the container's namespace", peer));
@@ -248,7 +268,12 @@ impl Netlink {
         self.set_alias(host_index, host, alias).await?;
         self.handle
             .link()
-            .set(LinkUnspec::new_with_index(host_index).controller(bridge).up().build())
+            .set(
+                LinkUnspec::new_with_index(host_index)
+                    .controller(bridge)
+                    .up()
+                    .build(),
+            )
             .execute()
             .await
             .map_err(nl_err("attach to bridge", host))
@@ -290,13 +315,15 @@ where
     let ns = File::open(path).map_err(|e| ns_err("open", e))?;
     // This thread is ours alone and ends after this call, so switching its namespace
     // affects nothing else.
-    nix::sched::setns(&ns, nix::sched::CloneFlags::CLONE_NEWNET).map_err(|e| ns_err("enter", e.into()))?;
+    nix::sched::setns(&ns, nix::sched::CloneFlags::CLONE_NEWNET)
+        .map_err(|e| ns_err("enter", e.into()))?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| ns_err("start a runtime in", e))?;
     rt.block_on(async move {
-        let (conn, handle, _) = rtnetlink::new_connection().map_err(|e| ns_err("open a netlink socket in", e))?;
+        let (conn, handle, _) =
+            rtnetlink::new_connection().map_err(|e| ns_err("open a netlink socket in", e))?;
         tokio::spawn(conn);
         work(Netlink::from_handle(handle)).await
     })
@@ -349,10 +376,16 @@ pub async fn configure_container_iface(netns: &Path, iface: ContainerIface) -> R
             nl.add_address(index, &iface.name, iface.addr).await?;
             nl.set_up(index, &iface.name).await?;
             if let Some(gw) = iface.gateway {
-                let route = RouteMessageBuilder::<Ipv4Addr>::new().gateway(gw).output_interface(index).build();
+                let route = RouteMessageBuilder::<Ipv4Addr>::new()
+                    .gateway(gw)
+                    .output_interface(index)
+                    .build();
                 match nl.handle.route().add(route).execute().await {
                     Err(e) if errno(&e) != Some(libc::EEXIST) => {
-                        return Err(nl_err(&format!("add default route via {gw} on"), &iface.name)(e))
+                        return Err(nl_err(
+                            &format!("add default route via {gw} on"),
+                            &iface.name,
+                        )(e))
                     }
                     _ => {}
                 }
@@ -366,7 +399,10 @@ pub async fn configure_container_iface(netns: &Path, iface: ContainerIface) -> R
 /// Inside a container namespace: deletes an interface (and so its veth peer on the host).
 pub async fn delete_in_netns(netns: &Path, name: &str) -> Result<()> {
     let name = name.to_string();
-    in_netns(netns, move |nl| Box::pin(async move { nl.delete_link(&name).await })).await
+    in_netns(netns, move |nl| {
+        Box::pin(async move { nl.delete_link(&name).await })
+    })
+    .await
 }
 
 /// Writes a sysctl under /proc/sys (e.g. `net/ipv4/ip_forward`).

@@ -65,12 +65,14 @@ impl FromStr for PortMapping {
         let host_ip = if ip.is_empty() {
             Ipv4Addr::UNSPECIFIED
         } else {
-            ip.parse().map_err(|_| bad("host address is not an IPv4 address"))?
+            ip.parse()
+                .map_err(|_| bad("host address is not an IPv4 address"))?
         };
         let host_port = if host.is_empty() {
             0
         } else {
-            host.parse().map_err(|_| bad("host port is not a number in 0-65535"))?
+            host.parse()
+                .map_err(|_| bad("host port is not a number in 0-65535"))?
         };
         let container_port: u16 = container
             .parse()
@@ -153,9 +155,15 @@ mod tests {
     #[test]
     fn parses_docker_forms() {
         let p: PortMapping = "8080:80".parse().unwrap();
-        assert_eq!((p.host_ip, p.host_port, p.container_port, p.protocol), (Ipv4Addr::UNSPECIFIED, 8080, 80, Protocol::Tcp));
+        assert_eq!(
+            (p.host_ip, p.host_port, p.container_port, p.protocol),
+            (Ipv4Addr::UNSPECIFIED, 8080, 80, Protocol::Tcp)
+        );
         let p: PortMapping = "127.0.0.1:5353:53/udp".parse().unwrap();
-        assert_eq!((p.host_ip, p.host_port, p.container_port, p.protocol), (Ipv4Addr::LOCALHOST, 5353, 53, Protocol::Udp));
+        assert_eq!(
+            (p.host_ip, p.host_port, p.container_port, p.protocol),
+            (Ipv4Addr::LOCALHOST, 5353, 53, Protocol::Udp)
+        );
         let p: PortMapping = "80".parse().unwrap();
         assert_eq!(p.host_port, 0);
         for bad in ["a:80", "1:2:3:4", "80/sctp", "8080:0", "x.y:1:2"] {
@@ -168,7 +176,10 @@ mod tests {
         let a: PortMapping = "18080:80".parse().unwrap();
         let b: PortMapping = "127.0.0.1:18080:81".parse().unwrap();
         let err = check_free(&b, &[a]).unwrap_err();
-        assert_eq!(err.to_string(), "Bind for 127.0.0.1:18080 failed: port is already allocated");
+        assert_eq!(
+            err.to_string(),
+            "Bind for 127.0.0.1:18080 failed: port is already allocated"
+        );
         let udp: PortMapping = "18080:80/udp".parse().unwrap();
         assert!(!udp.conflicts_with(&a));
     }

@@ -78,7 +78,11 @@ impl StateDir {
     pub fn load_all(&self) -> Result<Vec<NetworkState>> {
         let io = |action, path: &Path| {
             let path = path.to_path_buf();
-            move |source| NetError::Io { action, path, source }
+            move |source| NetError::Io {
+                action,
+                path,
+                source,
+            }
         };
         let mut out = Vec::new();
         for entry in fs::read_dir(&self.dir).map_err(io("read", &self.dir))? {
@@ -86,8 +90,12 @@ impl StateDir {
             match path.extension().and_then(|e| e.to_str()) {
                 Some("json") => {
                     let bytes = fs::read(&path).map_err(io("read", &path))?;
-                    let net = serde_json::from_slice(&bytes)
-                        .map_err(|source| NetError::CorruptState { path: path.clone(), source })?;
+                    let net = serde_json::from_slice(&bytes).map_err(|source| {
+                        NetError::CorruptState {
+                            path: path.clone(),
+                            source,
+                        }
+                    })?;
                     out.push(net);
                 }
                 Some("tmp") => {
@@ -106,10 +114,16 @@ impl StateDir {
         let tmp = self.dir.join(format!("{}.tmp", net.id));
         let io = |action, p: &Path| {
             let p = p.to_path_buf();
-            move |source| NetError::Io { action, path: p, source }
+            move |source| NetError::Io {
+                action,
+                path: p,
+                source,
+            }
         };
-        let bytes = serde_json::to_vec_pretty(net)
-            .map_err(|source| NetError::CorruptState { path: path.clone(), source })?;
+        let bytes = serde_json::to_vec_pretty(net).map_err(|source| NetError::CorruptState {
+            path: path.clone(),
+            source,
+        })?;
         let mut file = fs::File::create(&tmp).map_err(io("create", &tmp))?;
         file.write_all(&bytes).map_err(io("write", &tmp))?;
         file.sync_all().map_err(io("fsync", &tmp))?;

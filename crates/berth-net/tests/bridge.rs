@@ -1,5 +1,6 @@
 //! Bridge networks: containers on one bridge reach each other; lo-only `none` namespaces;
 //! removal leaves nothing behind.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 
@@ -37,11 +38,20 @@ async fn two_containers_on_one_bridge_ping_each_other() {
         .unwrap();
     assert_eq!(net.bridge, format!("br-{}", &net_id[..12]));
     let bridge_addr = sh_ok(&format!("ip -4 -o addr show dev {}", net.bridge));
-    assert!(bridge_addr.contains(&format!("{}/24", net.pool.gateway)), "{bridge_addr}");
+    assert!(
+        bridge_addr.contains(&format!("{}/24", net.pool.gateway)),
+        "{bridge_addr}"
+    );
 
     let (a, b) = (Netns::new(), Netns::new());
-    let ea = mgr.connect(connect(&rand_hex(64), "a", &net_id, &a)).await.unwrap();
-    let eb = mgr.connect(connect(&rand_hex(64), "b", &net_id, &b)).await.unwrap();
+    let ea = mgr
+        .connect(connect(&rand_hex(64), "a", &net_id, &a))
+        .await
+        .unwrap();
+    let eb = mgr
+        .connect(connect(&rand_hex(64), "b", &net_id, &b))
+        .await
+        .unwrap();
     assert_ne!(ea.ip, eb.ip);
     assert!(subnet.contains(&ea.ip) && subnet.contains(&eb.ip));
 
@@ -49,12 +59,20 @@ async fn two_containers_on_one_bridge_ping_each_other() {
     let mac = a.exec_ok("cat /sys/class/net/eth0/address");
     assert_eq!(mac.trim(), ea.mac);
     assert!(ea.mac.starts_with("02:42:"));
-    assert!(a.exec_ok("ip -4 -o addr show dev eth0").contains(&format!("{}/24", ea.ip)));
-    assert!(a.exec_ok("ip route").contains(&format!("default via {}", net.pool.gateway)));
+    assert!(a
+        .exec_ok("ip -4 -o addr show dev eth0")
+        .contains(&format!("{}/24", ea.ip)));
+    assert!(a
+        .exec_ok("ip route")
+        .contains(&format!("default via {}", net.pool.gateway)));
     a.exec_ok("busybox ping -c1 -W2 127.0.0.1");
 
     let out = a.exec(&format!("busybox ping -c2 -W2 {}", eb.ip));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     b.exec_ok(&format!("busybox ping -c1 -W2 {}", ea.ip));
     b.exec_ok(&format!("busybox ping -c1 -W2 {}", net.pool.gateway));
 }
@@ -62,7 +80,10 @@ async fn two_containers_on_one_bridge_ping_each_other() {
 #[tokio::test(flavor = "multi_thread")]
 async fn none_mode_gets_loopback_only() {
     let ns = Netns::new();
-    assert!(!ns.exec("busybox ping -c1 -W1 127.0.0.1").status.success(), "lo starts down");
+    assert!(
+        !ns.exec("busybox ping -c1 -W1 127.0.0.1").status.success(),
+        "lo starts down"
+    );
     berth_net::setup_loopback(&ns.path()).await.unwrap();
     ns.exec_ok("busybox ping -c1 -W2 127.0.0.1");
     let links = ns.exec_ok("ip -o link show");
@@ -97,17 +118,29 @@ async fn removal_leaves_no_bridge_veth_rule_or_allocation() {
 
     mgr.disconnect(&cid, &net_id).await.unwrap();
     assert!(!env.rules().contains("dnat"), "{}", env.rules());
-    assert!(ns.exec_ok("ip -o link show").lines().count() == 1, "eth0 gone from the container");
+    assert!(
+        ns.exec_ok("ip -o link show").lines().count() == 1,
+        "eth0 gone from the container"
+    );
     assert_eq!(env.tagged_links(), vec![net.bridge.clone()]);
     // The address is free again, in memory and on disk.
     let reopened = env.manager().await;
-    assert!(reopened.network(&net_id).await.unwrap().pool.allocated.is_empty());
+    assert!(reopened
+        .network(&net_id)
+        .await
+        .unwrap()
+        .pool
+        .allocated
+        .is_empty());
 
     mgr.remove_network(&net_id).await.unwrap();
     assert!(env.tagged_links().is_empty());
     assert!(!env.rules().contains("masquerade"), "{}", env.rules());
     assert!(!sh(&format!("ip link show {}", net.bridge)).status.success());
-    assert!(matches!(mgr.network(&net_id).await, Err(NetError::NetworkNotFound(_))));
+    assert!(matches!(
+        mgr.network(&net_id).await,
+        Err(NetError::NetworkNotFound(_))
+    ));
     assert!(env.manager().await.networks().await.is_empty());
 }
 
@@ -125,7 +158,11 @@ async fn subnet_overlapping_a_host_route_or_network_is_refused() {
         })
         .await
         .unwrap_err();
-    assert!(err.to_string().starts_with("Pool overlaps with other one on this address space"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("Pool overlaps with other one on this address space"),
+        "{err}"
+    );
     let subnet = test_subnet();
     let first = CreateNetwork {
         id: rand_hex(64),

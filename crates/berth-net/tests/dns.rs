@@ -1,4 +1,5 @@
 //! Embedded DNS: containers resolve each other's names and aliases; other names go upstream.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 
@@ -29,10 +30,17 @@ async fn fake_upstream(addr: Ipv4Addr) -> (tokio::task::JoinHandle<()>, Arc<Atom
             let req = Message::from_vec(&buf[..n]).unwrap();
             let q = req.queries()[0].clone();
             let mut reply = Message::new();
-            reply.set_id(req.id()).set_message_type(MessageType::Response).add_query(q.clone());
+            reply
+                .set_id(req.id())
+                .set_message_type(MessageType::Response)
+                .add_query(q.clone());
             if q.name().to_ascii().eq_ignore_ascii_case(UPSTREAM_NAME) {
                 if q.query_type() == RecordType::A {
-                    reply.add_answer(Record::from_rdata(q.name().clone(), 60, RData::A(A(UPSTREAM_ANSWER))));
+                    reply.add_answer(Record::from_rdata(
+                        q.name().clone(),
+                        60,
+                        RData::A(A(UPSTREAM_ANSWER)),
+                    ));
                 }
             } else {
                 reply.set_response_code(ResponseCode::NXDomain);
@@ -63,7 +71,11 @@ fn nslookup(ns: &Netns, name: &str, server: Ipv4Addr) -> Vec<Ipv4Addr> {
     let text = String::from_utf8_lossy(&out.stdout);
     text.split("Name:")
         .skip(1)
-        .flat_map(|block| block.lines().filter_map(|l| l.strip_prefix("Address:")?.trim().parse().ok()))
+        .flat_map(|block| {
+            block
+                .lines()
+                .filter_map(|l| l.strip_prefix("Address:")?.trim().parse().ok())
+        })
         .collect()
 }
 
@@ -84,17 +96,27 @@ async fn containers_resolve_names_and_aliases_and_the_rest_is_forwarded() {
         .await
         .unwrap();
     let gw = net.pool.gateway;
-    assert_eq!(mgr.resolv_conf(&net_id).await.unwrap(), format!("nameserver {gw}\n"));
+    assert_eq!(
+        mgr.resolv_conf(&net_id).await.unwrap(),
+        format!("nameserver {gw}\n")
+    );
 
     let (a, b) = (Netns::new(), Netns::new());
-    let web = mgr.connect(connect("web", &["api"], &net_id, &a)).await.unwrap();
+    let web = mgr
+        .connect(connect("web", &["api"], &net_id, &a))
+        .await
+        .unwrap();
     let db = mgr.connect(connect("db", &[], &net_id, &b)).await.unwrap();
 
     assert_eq!(nslookup(&b, "web", gw), vec![web.ip]);
     assert_eq!(nslookup(&b, "API", gw), vec![web.ip]);
     assert_eq!(nslookup(&a, "db", gw), vec![db.ip]);
     assert_eq!(nslookup(&a, &db.container_id[..12], gw), vec![db.ip]);
-    assert_eq!(hits.load(Ordering::SeqCst), 0, "local names must not go upstream");
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        0,
+        "local names must not go upstream"
+    );
 
     // Everything else is the host resolver's business.
     assert_eq!(nslookup(&a, UPSTREAM_NAME, gw), vec![UPSTREAM_ANSWER]);
@@ -104,9 +126,14 @@ async fn containers_resolve_names_and_aliases_and_the_rest_is_forwarded() {
     // TCP works too (large answers, resolvers falling back).
     let mut q = Message::new();
     q.set_id(7).set_recursion_desired(true);
-    q.add_query(Query::query(Name::from_ascii("db.").unwrap(), RecordType::A));
+    q.add_query(Query::query(
+        Name::from_ascii("db.").unwrap(),
+        RecordType::A,
+    ));
     let bytes = q.to_vec().unwrap();
-    let mut stream = tokio::net::TcpStream::connect(SocketAddr::from((gw, 53))).await.unwrap();
+    let mut stream = tokio::net::TcpStream::connect(SocketAddr::from((gw, 53)))
+        .await
+        .unwrap();
     stream.write_u16(bytes.len() as u16).await.unwrap();
     stream.write_all(&bytes).await.unwrap();
     let len = stream.read_u16().await.unwrap();
@@ -131,7 +158,9 @@ async fn containers_resolve_names_and_aliases_and_the_rest_is_forwarded() {
         .await
         .unwrap();
     let c = Netns::new();
-    mgr.connect(connect("lonely", &[], &other.id, &c)).await.unwrap();
+    mgr.connect(connect("lonely", &[], &other.id, &c))
+        .await
+        .unwrap();
     assert!(nslookup(&c, "db", other.pool.gateway).is_empty());
     upstream.abort();
 }

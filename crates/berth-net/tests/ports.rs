@@ -1,4 +1,5 @@
 //! Published ports and outbound NAT, observed with real traffic between namespaces.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 
@@ -39,19 +40,35 @@ async fn published_port_reaches_the_container_from_another_host_and_from_localho
     let net = network(&mgr).await;
     let container = Netns::new();
     let host_port = free_port();
-    mgr.connect(connect(&rand_hex(64), &net, &container, &[format!("{host_port}:8000")]))
-        .await
-        .unwrap();
+    mgr.connect(connect(
+        &rand_hex(64),
+        &net,
+        &container,
+        &[format!("{host_port}:8000")],
+    ))
+    .await
+    .unwrap();
     let (_httpd, _root) = httpd(&container, 8000, "hello from the container");
 
     // From the host's own localhost (OUTPUT DNAT + route_localnet + masquerade).
-    let out = retry(&format!("curl -s --max-time 2 http://127.0.0.1:{host_port}/"));
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "hello from the container");
+    let out = retry(&format!(
+        "curl -s --max-time 2 http://127.0.0.1:{host_port}/"
+    ));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "hello from the container"
+    );
 
     // From another machine, to one of the host's addresses (PREROUTING DNAT).
     let outside = Outside::new();
-    let out = outside.ns.exec(&format!("curl -s --max-time 3 http://{}:{host_port}/", outside.host_ip));
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "hello from the container");
+    let out = outside.ns.exec(&format!(
+        "curl -s --max-time 3 http://{}:{host_port}/",
+        outside.host_ip
+    ));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "hello from the container"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -61,15 +78,29 @@ async fn port_bound_to_one_address_is_only_published_there() {
     let net = network(&mgr).await;
     let container = Netns::new();
     let host_port = free_port();
-    mgr.connect(connect(&rand_hex(64), &net, &container, &[format!("127.0.0.1:{host_port}:8000")]))
-        .await
-        .unwrap();
+    mgr.connect(connect(
+        &rand_hex(64),
+        &net,
+        &container,
+        &[format!("127.0.0.1:{host_port}:8000")],
+    ))
+    .await
+    .unwrap();
     let (_httpd, _root) = httpd(&container, 8000, "local only");
-    let out = retry(&format!("curl -s --max-time 2 http://127.0.0.1:{host_port}/"));
+    let out = retry(&format!(
+        "curl -s --max-time 2 http://127.0.0.1:{host_port}/"
+    ));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "local only");
     let outside = Outside::new();
-    let out = outside.ns.exec(&format!("curl -s --max-time 2 http://{}:{host_port}/", outside.host_ip));
-    assert!(!out.status.success(), "reachable from outside: {}", String::from_utf8_lossy(&out.stdout));
+    let out = outside.ns.exec(&format!(
+        "curl -s --max-time 2 http://{}:{host_port}/",
+        outside.host_ip
+    ));
+    assert!(
+        !out.status.success(),
+        "reachable from outside: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -79,25 +110,42 @@ async fn same_host_port_twice_is_already_allocated() {
     let net = network(&mgr).await;
     let (a, b) = (Netns::new(), Netns::new());
     let host_port = free_port();
-    mgr.connect(connect(&rand_hex(64), &net, &a, &[format!("{host_port}:80")]))
-        .await
-        .unwrap();
+    mgr.connect(connect(
+        &rand_hex(64),
+        &net,
+        &a,
+        &[format!("{host_port}:80")],
+    ))
+    .await
+    .unwrap();
     let second = rand_hex(64);
     let err = mgr
         .connect(connect(&second, &net, &b, &[format!("{host_port}:81")]))
         .await
         .unwrap_err();
-    assert_eq!(err.to_string(), format!("Bind for 0.0.0.0:{host_port} failed: port is already allocated"));
+    assert_eq!(
+        err.to_string(),
+        format!("Bind for 0.0.0.0:{host_port} failed: port is already allocated")
+    );
     // The refused container got nothing: no interface, no address, no rule.
     assert_eq!(b.exec_ok("ip -o link show").lines().count(), 1);
     let state = mgr.network(&net).await.unwrap();
     assert_eq!(state.pool.allocated.len(), 1);
     assert!(!state.endpoints.contains_key(&second));
-    assert_eq!(env.rules().matches("dnat to").count(), 2, "pre and out of the first only");
+    assert_eq!(
+        env.rules().matches("dnat to").count(),
+        2,
+        "pre and out of the first only"
+    );
 
     // UDP on the same number is another port; -P style (host port 0) picks a free one.
     let ep = mgr
-        .connect(connect(&second, &net, &b, &[format!("{host_port}:81/udp"), "80".to_string()]))
+        .connect(connect(
+            &second,
+            &net,
+            &b,
+            &[format!("{host_port}:81/udp"), "80".to_string()],
+        ))
         .await
         .unwrap();
     assert_eq!(ep.ports[0].host_port, host_port);
@@ -107,7 +155,12 @@ async fn same_host_port_twice_is_already_allocated() {
     let listener = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
     let busy = listener.local_addr().unwrap().port();
     let err = mgr
-        .connect(connect(&rand_hex(64), &net, &Netns::new(), &[format!("{busy}:80")]))
+        .connect(connect(
+            &rand_hex(64),
+            &net,
+            &Netns::new(),
+            &[format!("{busy}:80")],
+        ))
         .await
         .unwrap_err();
     assert!(matches!(err, NetError::PortInUse { .. }), "{err}");
@@ -119,7 +172,9 @@ async fn outbound_traffic_is_masqueraded_to_reach_what_the_host_reaches() {
     let mgr = env.manager().await;
     let net = network(&mgr).await;
     let container = Netns::new();
-    mgr.connect(connect(&rand_hex(64), &net, &container, &[])).await.unwrap();
+    mgr.connect(connect(&rand_hex(64), &net, &container, &[]))
+        .await
+        .unwrap();
     // The outside host knows only its /30: it can answer the container only if the container's
     // packets arrive with the host's address as source, i.e. if masquerade works.
     let outside = Outside::new();

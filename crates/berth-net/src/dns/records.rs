@@ -4,11 +4,14 @@ use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::sync::{Arc, RwLock};
 
+/// lowercase name -> (container id, address) of every container answering to it.
+type Names = BTreeMap<String, Vec<(String, Ipv4Addr)>>;
+
 /// Container names and aliases per network, shared by every DNS server of a daemon.
 #[derive(Debug, Clone, Default)]
 pub struct DnsRecords {
-    // network id -> lowercase name -> (container id, address)
-    inner: Arc<RwLock<BTreeMap<String, BTreeMap<String, Vec<(String, Ipv4Addr)>>>>>,
+    /// By network id.
+    inner: Arc<RwLock<BTreeMap<String, Names>>>,
 }
 
 fn normalize(name: &str) -> String {

@@ -28,7 +28,9 @@ impl ResolvConf {
                         conf.nameservers.push(ip);
                     }
                 }
-                Some("search") | Some("domain") => conf.search = words.map(str::to_string).collect(),
+                Some("search") | Some("domain") => {
+                    conf.search = words.map(str::to_string).collect()
+                }
                 Some("options") => conf.options.extend(words.map(str::to_string)),
                 _ => {}
             }
@@ -51,7 +53,10 @@ impl ResolvConf {
 /// The host's resolvers as UDP/TCP port-53 addresses, for the embedded server to forward to.
 /// Loopback resolvers are kept: the server runs in the host's namespace.
 pub fn host_nameservers(conf: &ResolvConf) -> Vec<SocketAddr> {
-    conf.nameservers.iter().map(|ip| SocketAddr::new(*ip, 53)).collect()
+    conf.nameservers
+        .iter()
+        .map(|ip| SocketAddr::new(*ip, 53))
+        .collect()
 }
 
 /// The resolv.conf a container gets: on a user network, the embedded server at the gateway;
@@ -62,7 +67,11 @@ pub fn container_resolv_conf(host: &ResolvConf, embedded: Option<IpAddr>) -> Str
     match embedded {
         Some(ip) => out.push_str(&format!("nameserver {ip}\n")),
         None => {
-            let usable: Vec<_> = host.nameservers.iter().filter(|ip| !ip.is_loopback()).collect();
+            let usable: Vec<_> = host
+                .nameservers
+                .iter()
+                .filter(|ip| !ip.is_loopback())
+                .collect();
             if usable.is_empty() {
                 out.push_str("nameserver 8.8.8.8\nnameserver 8.8.4.4\n");
             }
@@ -86,7 +95,9 @@ mod tests {
 
     #[test]
     fn loopback_resolvers_are_dropped_for_the_default_bridge() {
-        let host = ResolvConf::parse("# x\nnameserver 127.0.0.53\nnameserver 10.9.9.9\nsearch a.example\noptions edns0\n");
+        let host = ResolvConf::parse(
+            "# x\nnameserver 127.0.0.53\nnameserver 10.9.9.9\nsearch a.example\noptions edns0\n",
+        );
         assert_eq!(
             container_resolv_conf(&host, None),
             "nameserver 10.9.9.9\nsearch a.example\noptions edns0\n"

@@ -140,7 +140,11 @@ async fn answer(ctx: &Ctx, query: &[u8]) -> Option<Vec<u8>> {
             .add_query(question.clone());
         if question.query_type() == RecordType::A {
             for ip in ips {
-                reply.add_answer(Record::from_rdata(question.name().clone(), LOCAL_TTL, RData::A(A(ip))));
+                reply.add_answer(Record::from_rdata(
+                    question.name().clone(),
+                    LOCAL_TTL,
+                    RData::A(A(ip)),
+                ));
             }
         }
         return reply.to_vec().ok();
@@ -148,7 +152,8 @@ async fn answer(ctx: &Ctx, query: &[u8]) -> Option<Vec<u8>> {
     match forward(&ctx.upstreams, query).await {
         Some(reply) => Some(reply),
         None => {
-            let mut fail = Message::error_msg(request.id(), request.op_code(), ResponseCode::ServFail);
+            let mut fail =
+                Message::error_msg(request.id(), request.op_code(), ResponseCode::ServFail);
             fail.add_query(question);
             fail.to_vec().ok()
         }
@@ -169,7 +174,9 @@ async fn forward(upstreams: &[SocketAddr], query: &[u8]) -> Option<Vec<u8>> {
             continue;
         }
         let mut buf = vec![0u8; 4096];
-        if let Ok(Ok((n, _))) = tokio::time::timeout(UPSTREAM_TIMEOUT, sock.recv_from(&mut buf)).await {
+        if let Ok(Ok((n, _))) =
+            tokio::time::timeout(UPSTREAM_TIMEOUT, sock.recv_from(&mut buf)).await
+        {
             buf.truncate(n);
             return Some(buf);
         }

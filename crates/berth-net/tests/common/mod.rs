@@ -1,6 +1,6 @@
 //! Test scaffolding: namespaces as "containers", an "outside" host behind a veth, unique names
 //! and subnets per test, and Drop guards that clean up even when a test panics.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
@@ -10,7 +10,11 @@ use std::time::Duration;
 use berth_net::{Config, NetworkManager};
 
 pub fn sh(cmd: &str) -> Output {
-    Command::new("sh").arg("-c").arg(cmd).output().expect("run sh")
+    Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .output()
+        .expect("run sh")
 }
 
 pub fn sh_ok(cmd: &str) -> String {
@@ -25,7 +29,9 @@ pub fn sh_ok(cmd: &str) -> String {
 }
 
 pub fn rand_hex(n: usize) -> String {
-    (0..n).map(|_| format!("{:x}", rand::random::<u8>() % 16)).collect()
+    (0..n)
+        .map(|_| format!("{:x}", rand::random::<u8>() % 16))
+        .collect()
 }
 
 /// A network namespace made with `ip netns add`, deleted on drop.
@@ -51,7 +57,14 @@ impl Netns {
     /// Starts a long-running process in the namespace, killed on drop of the guard.
     pub fn spawn(&self, cmd: &str) -> ChildGuard {
         let child = Command::new("ip")
-            .args(["netns", "exec", &self.name, "sh", "-c", &format!("exec {cmd}")])
+            .args([
+                "netns",
+                "exec",
+                &self.name,
+                "sh",
+                "-c",
+                &format!("exec {cmd}"),
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -79,10 +92,19 @@ impl Drop for ChildGuard {
 pub fn httpd(ns: &Netns, port: u16, body: &str) -> (ChildGuard, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("index.html"), body).unwrap();
-    let guard = ns.spawn(&format!("busybox httpd -f -p 0.0.0.0:{port} -h {}", dir.path().display()));
+    let guard = ns.spawn(&format!(
+        "busybox httpd -f -p 0.0.0.0:{port} -h {}",
+        dir.path().display()
+    ));
     // Wait until it listens.
     for _ in 0..50 {
-        if ns.exec(&format!("curl -s -o /dev/null --max-time 1 http://127.0.0.1:{port}/")).status.success() {
+        if ns
+            .exec(&format!(
+                "curl -s -o /dev/null --max-time 1 http://127.0.0.1:{port}/"
+            ))
+            .status
+            .success()
+        {
             break;
         }
         std::thread::sleep(Duration::from_millis(50));
@@ -152,7 +174,8 @@ impl Env {
     }
     /// The nft rules of this instance's table, as text.
     pub fn rules(&self) -> String {
-        String::from_utf8_lossy(&sh(&format!("nft list table ip {}", self.instance)).stdout).into_owned()
+        String::from_utf8_lossy(&sh(&format!("nft list table ip {}", self.instance)).stdout)
+            .into_owned()
     }
 }
 
@@ -184,13 +207,22 @@ impl Outside {
         let ip = Ipv4Addr::new(10, a, b, c + 2);
         let host_link = format!("bo{}", rand_hex(8));
         let peer = format!("bi{}", rand_hex(8));
-        sh_ok(&format!("ip link add {host_link} type veth peer name {peer}"));
+        sh_ok(&format!(
+            "ip link add {host_link} type veth peer name {peer}"
+        ));
         sh_ok(&format!("ip link set {peer} netns {}", ns.name));
-        sh_ok(&format!("ip addr add {host_ip}/30 dev {host_link} && ip link set {host_link} up"));
+        sh_ok(&format!(
+            "ip addr add {host_ip}/30 dev {host_link} && ip link set {host_link} up"
+        ));
         ns.exec_ok(&format!("ip addr add {ip}/30 dev {peer}"));
         ns.exec_ok(&format!("ip link set {peer} up"));
         ns.exec_ok("ip link set lo up");
-        Self { ns, host_link, host_ip, ip }
+        Self {
+            ns,
+            host_link,
+            host_ip,
+            ip,
+        }
     }
 }
 
