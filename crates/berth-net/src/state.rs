@@ -50,6 +50,20 @@ pub struct EndpointState {
     pub netns: PathBuf,
     /// Published ports with their host ports resolved.
     pub ports: Vec<PortMapping>,
+    /// The interface name inside the container.
+    #[serde(default = "default_ifname")]
+    pub ifname: String,
+    /// Whether this network gives the container its default route.
+    #[serde(default = "default_true")]
+    pub default_route: bool,
+}
+
+fn default_ifname() -> String {
+    "eth0".to_string()
+}
+
+fn default_true() -> bool {
+    true
 }
 
 /// The directory of network files.

@@ -15,6 +15,9 @@ use crate::netlink::{self, ContainerIface, Netlink};
 use crate::ports::{self, PortMapping};
 use crate::state::{EndpointState, NetworkState, StateDir};
 
+mod reconcile;
+pub use reconcile::ReconcileReport;
+
 /// Where and under which name a manager keeps its things.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -84,21 +87,6 @@ pub struct Connect {
     pub ports: Vec<PortMapping>,
     /// Install the default route via this network's gateway (true for the first network).
     pub default_route: bool,
-}
-
-/// What [`NetworkManager::reconcile`] changed.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ReconcileReport {
-    /// Bridges and veths deleted because no state owns them.
-    pub deleted_links: Vec<String>,
-    /// nft rules deleted.
-    pub deleted_rules: usize,
-    /// nft rules (re)installed.
-    pub added_rules: usize,
-    /// Endpoints whose namespace is gone, dropped from state with their addresses released.
-    pub dropped_endpoints: Vec<String>,
-    /// Endpoints whose veth was missing and was recreated.
-    pub recreated_endpoints: Vec<String>,
 }
 
 struct Inner {
@@ -347,9 +335,11 @@ impl NetworkManager {
             host_veth: format!("vb{}", &hash[..11]),
             netns: req.netns.clone(),
             ports,
+            ifname: req.ifname.clone(),
+            default_route: req.default_route,
         };
         let gateway = req.default_route.then_some(net.pool.gateway);
-        if let Err(e) = self.plumb_endpoint(net, &ep, &req.ifname, gateway).await {
+        if let Err(e) = self.plumb_endpoint(net, &ep, &ep.ifname, gateway).await {
             let _ = self.nl.delete_link(&ep.host_veth).await;
             let _ = self
                 .nft
@@ -469,65 +459,6 @@ impl NetworkManager {
         let embedded =
             (self.cfg.dns && !net.default_bridge).then_some(IpAddr::V4(net.pool.gateway));
         Ok(container_resolv_conf(&host, embedded))
-    }
-
-    /// Makes the host match the state (daemon start): bridges, sysctls, DNS servers and
-    /// endpoints of known networks are (re)created; bridges, veths and rules carrying this
-    /// instance's tag that no state owns are deleted. Endpoints whose namespace is gone are
-    /// dropped and their addresses released.
-    pub async fn reconcile(&self) -> Result<ReconcileReport> {
-        let mut report = ReconcileReport::default();
-        let mut inner = self.inner.lock().await;
-        let ids: Vec<String> = inner.networks.keys().cloned().collect();
-        for id in ids {
-            let Some(mut net) = inner.networks.get(&id).cloned() else {
-                continue;
-            };
-            self.install_network(&mut inner, &net).await?;
-            let mut changed = false;
-            let endpoints: Vec<EndpointState> = net.endpoints.values().cloned().collect();
-            for ep in endpoints {
-                if !ep.netns.exists() {
-                    net.endpoints.remove(&ep.container_id);
-                    net.pool.release(ep.ip);
-                    self.records.remove(&net.id, &ep.container_id);
-                    report.dropped_endpoints.push(ep.container_id.clone());
-                    changed = true;
-                } else if self.nl.link(&ep.host_veth).await?.is_none() {
-                    // The pair is gone: recreate it; the namespace keeps no half of it.
-                    let ifname = "eth0";
-                    self.plumb_endpoint(&net, &ep, ifname, Some(net.pool.gateway))
-                        .await?;
-                    report.recreated_endpoints.push(ep.container_id.clone());
-                }
-            }
-            if changed {
-                self.store.save(&net)?;
-                inner.networks.insert(id.clone(), net);
-            }
-        }
-        let mut owned: Vec<String> = Vec::new();
-        let mut wanted_rules = Vec::new();
-        for net in inner.networks.values() {
-            owned.push(net.bridge.clone());
-            wanted_rules.extend(nat::network_rules(&net.id, net.pool.subnet, &net.bridge));
-            for ep in net.endpoints.values() {
-                owned.push(ep.host_veth.clone());
-                wanted_rules.extend(nat::port_rules(&ep.container_id, &net.id, ep.ip, &ep.ports));
-            }
-        }
-        for link in self.nl.links().await? {
-            if link.alias.as_deref() == Some(self.cfg.instance.as_str())
-                && !owned.contains(&link.name)
-            {
-                self.nl.delete_link(&link.name).await?;
-                report.deleted_links.push(link.name);
-            }
-        }
-        let (deleted, added) = self.nft.reconcile(&wanted_rules)?;
-        report.deleted_rules = deleted;
-        report.added_rules = added;
-        Ok(report)
     }
 }
 
