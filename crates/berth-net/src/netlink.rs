@@ -123,9 +123,19 @@ impl Netlink {
     }
 
     /// Creates (or adopts) a bridge tagged with `alias`, gives it `gateway/prefix` and sets it up.
-    pub async fn ensure_bridge(&self, name: &str, alias: &str, gateway: Ipv4Net) -> Result<u32> {
+    ///
+    /// The bridge gets a fixed MAC: otherwise it takes the lowest MAC of its ports and changes
+    /// it when that port leaves, and the other containers' ARP entries for the gateway go stale
+    /// for seconds.
+    pub async fn ensure_bridge(
+        &self,
+        name: &str,
+        alias: &str,
+        gateway: Ipv4Net,
+        mac: [u8; 6],
+    ) -> Result<u32> {
         if self.link(name).await?.is_none() {
-            let msg = LinkBridge::new(name).build();
+            let msg = LinkBridge::new(name).address(mac.to_vec()).build();
             match self.handle.link().add(msg).execute().await {
                 Err(e) if errno(&e) != Some(libc::EEXIST) => {
                     return Err(nl_err("create bridge", name)(e))

@@ -250,7 +250,12 @@ impl NetworkManager {
     async fn install_network(&self, inner: &mut Inner, net: &NetworkState) -> Result<()> {
         let gw = Ipv4Net::new(net.pool.gateway, net.pool.subnet.prefix_len()).unwrap_or_default();
         self.nl
-            .ensure_bridge(&net.bridge, &self.cfg.instance, gw)
+            .ensure_bridge(
+                &net.bridge,
+                &self.cfg.instance,
+                gw,
+                ipam::mac_from_ip(net.pool.gateway),
+            )
             .await?;
         netlink::write_sysctl("net/ipv4/ip_forward", "1")?;
         netlink::write_sysctl(&format!("net/ipv4/conf/{}/route_localnet", net.bridge), "1")?;
