@@ -178,3 +178,46 @@ pub enum NetError {
 
 /// Shorthand for results in this crate.
 pub type Result<T> = std::result::Result<T, NetError>;
+
+/// The class of an error, for the API boundary to map to HTTP status and Docker error shapes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// 404: no such network or endpoint.
+    NotFound,
+    /// 409: the name or attachment exists already.
+    AlreadyExists,
+    /// 409/403: the request collides with existing use (ports, addresses, pools, active endpoints).
+    Conflict,
+    /// 400: the request itself is malformed.
+    InvalidArgument,
+    /// 500: the host refused (netlink, nft, files).
+    Internal,
+}
+
+impl NetError {
+    /// The class of this error.
+    pub fn kind(&self) -> ErrorKind {
+        use NetError::*;
+        match self {
+            NetworkNotFound(_) | EndpointNotFound { .. } => ErrorKind::NotFound,
+            NetworkExists(_) | EndpointExists { .. } => ErrorKind::AlreadyExists,
+            NetworkInUse { .. }
+            | PoolOverlap { .. }
+            | PoolsExhausted
+            | AddressesExhausted(_)
+            | AddressInUse { .. }
+            | PortAllocated { .. }
+            | PortInUse { .. }
+            | PortsExhausted { .. } => ErrorKind::Conflict,
+            InvalidAddress { .. } | InvalidPortSpec { .. } => ErrorKind::InvalidArgument,
+            Netlink { .. }
+            | InterfaceNotFound(_)
+            | Netns { .. }
+            | Io { .. }
+            | CorruptState { .. }
+            | Nft { .. }
+            | NftSpawn { .. }
+            | DnsBind { .. } => ErrorKind::Internal,
+        }
+    }
+}

@@ -29,7 +29,7 @@ pub mod netlink;
 pub mod ports;
 pub mod state;
 
-pub use error::{NetError, Result};
+pub use error::{ErrorKind, NetError, Result};
 pub use manager::{Config, Connect, CreateNetwork, NetworkManager, ReconcileReport};
 pub use netlink::setup_loopback;
 pub use ports::{PortMapping, Protocol};

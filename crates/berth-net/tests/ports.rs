@@ -59,8 +59,17 @@ async fn published_port_reaches_the_container_from_another_host_and_from_localho
         "hello from the container"
     );
 
-    // From another machine, to one of the host's addresses (PREROUTING DNAT).
+    // From another machine, to one of the host's addresses (PREROUTING DNAT), and from the
+    // host itself to that address (OUTPUT DNAT).
     let outside = Outside::new();
+    let out = sh(&format!(
+        "curl -s --max-time 3 http://{}:{host_port}/",
+        outside.host_ip
+    ));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "hello from the container"
+    );
     let out = outside.ns.exec(&format!(
         "curl -s --max-time 3 http://{}:{host_port}/",
         outside.host_ip
@@ -192,4 +201,39 @@ async fn outbound_traffic_is_masqueraded_to_reach_what_the_host_reaches() {
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no counter in {masq}"));
     assert!(packets > 0, "masquerade rule not hit: {masq}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn udp_port_is_published() {
+    let env = Env::new("");
+    let mgr = env.manager().await;
+    let net = network(&mgr).await;
+    let container = Netns::new();
+    let host_port = free_port();
+    mgr.connect(connect(
+        &rand_hex(64),
+        &net,
+        &container,
+        &[format!("{host_port}:5000/udp")],
+    ))
+    .await
+    .unwrap();
+    // A UDP echo server that answers "echo:" + the datagram.
+    let _echo = container.spawn(
+        "/usr/bin/python3 -c 'import socket\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n\
+         s.bind((\"0.0.0.0\",5000))\nwhile True:\n d,a=s.recvfrom(100)\n s.sendto(b\"echo:\"+d,a)'",
+    );
+    let outside = Outside::new();
+    let probe = format!(
+        "/usr/bin/python3 -c 'import socket\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n\
+         s.settimeout(1)\nfor i in range(20):\n s.sendto(b\"ping\",(\"{}\",{host_port}))\n try:\n  print(s.recv(100).decode()); break\n except OSError: pass'",
+        outside.host_ip
+    );
+    let out = outside.ns.exec(&probe);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "echo:ping",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
