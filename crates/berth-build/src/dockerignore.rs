@@ -169,30 +169,67 @@ impl Pattern {
     }
 }
 
+/// Matches without recursion: a search over (token, character, inside `**`) states, each
+/// visited once, so neither a long pattern nor many stars can blow the stack, and the time
+/// is bounded by tokens × characters.
 fn match_tokens(tokens: &[Token], s: &[char]) -> bool {
-    let Some((first, rest)) = tokens.split_first() else {
-        return s.is_empty();
-    };
-    match first {
-        Token::Literal(c) => s.first() == Some(c) && match_tokens(rest, &s[1..]),
-        Token::Any => s.first().is_some_and(|c| *c != '/') && match_tokens(rest, &s[1..]),
-        Token::Class { negated, ranges } => s.first().is_some_and(|c| {
-            ranges.iter().any(|(lo, hi)| lo <= c && c <= hi) != *negated
-        }) && match_tokens(rest, &s[1..]),
-        Token::Star => {
-            let max = s.iter().position(|c| *c == '/').unwrap_or(s.len());
-            (0..=max).any(|n| match_tokens(rest, &s[n..]))
+    let width = s.len() + 1;
+    let mut seen = vec![false; (tokens.len() + 1) * width * 2];
+    let mut stack = vec![(0usize, 0usize, false)];
+    while let Some((ti, si, inside)) = stack.pop() {
+        let key = (ti * width + si) * 2 + usize::from(inside);
+        if std::mem::replace(&mut seen[key], true) {
+            continue;
         }
-        Token::All => true,
-        Token::DirStar => {
-            // `(.*/)?`: nothing, or anything up to and including a `/`.
-            match_tokens(rest, s)
-                || s.iter()
-                    .enumerate()
-                    .filter(|(_, c)| **c == '/')
-                    .any(|(i, _)| match_tokens(rest, &s[i + 1..]))
+        let c = s.get(si);
+        if inside {
+            // Within the `.*/` of a `**`: eat a character, or end the run at a `/`.
+            if c == Some(&'/') {
+                stack.push((ti + 1, si + 1, false));
+            }
+            if c.is_some() {
+                stack.push((ti, si + 1, true));
+            }
+            continue;
+        }
+        let Some(token) = tokens.get(ti) else {
+            if si == s.len() {
+                return true;
+            }
+            continue;
+        };
+        match token {
+            Token::Literal(l) => {
+                if c == Some(l) {
+                    stack.push((ti + 1, si + 1, false));
+                }
+            }
+            Token::Any => {
+                if c.is_some_and(|c| *c != '/') {
+                    stack.push((ti + 1, si + 1, false));
+                }
+            }
+            Token::Class { negated, ranges } => {
+                if c.is_some_and(|c| ranges.iter().any(|(lo, hi)| lo <= c && c <= hi) != *negated)
+                {
+                    stack.push((ti + 1, si + 1, false));
+                }
+            }
+            Token::Star => {
+                stack.push((ti + 1, si, false));
+                if c.is_some_and(|c| *c != '/') {
+                    stack.push((ti, si + 1, false));
+                }
+            }
+            Token::All => return true,
+            Token::DirStar => {
+                // `(.*/)?`: nothing, or anything up to and including a `/`.
+                stack.push((ti + 1, si, false));
+                stack.push((ti, si, true));
+            }
         }
     }
+    false
 }
 
 fn compile(pattern: &str) -> Result<Vec<Token>, IgnoreError> {

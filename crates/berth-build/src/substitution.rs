@@ -26,6 +26,9 @@ pub enum SubstitutionError {
     /// `${x:%}` and other modifiers Docker does not support.
     #[error("unsupported modifier ({0}) in substitution")]
     UnsupportedModifier(char),
+    /// `${a:-${b:-${c...` nested deeper than [`MAX_NESTING`].
+    #[error("syntax error: substitutions nested too deeply")]
+    TooDeep,
     /// `${x?message}` with `x` unset.
     #[error("{name}: {message}")]
     Required {
@@ -35,6 +38,10 @@ pub enum SubstitutionError {
         message: String,
     },
 }
+
+/// How deeply `${...}` may nest: far beyond any real Dockerfile, low enough that the
+/// recursive lexer cannot exhaust a thread's stack.
+pub const MAX_NESTING: usize = 64;
 
 /// Looks variables up. Returns `None` when unset (as opposed to set and empty).
 pub trait Lookup {
@@ -98,7 +105,7 @@ impl Lexer {
 
     fn run(&self, word: &str, env: &dyn Lookup) -> Result<(String, Vec<String>), SubstitutionError> {
         let chars: Vec<char> = word.chars().collect();
-        let mut state = State { lexer: self, chars: &chars, pos: 0, env };
+        let mut state = State { lexer: self, chars: &chars, pos: 0, env, depth: 0 };
         state.process_stop_on(None)
     }
 }
@@ -108,6 +115,7 @@ struct State<'a> {
     chars: &'a [char],
     pos: usize,
     env: &'a dyn Lookup,
+    depth: usize,
 }
 
 /// Accumulates words the way Docker's lexer does: whitespace produced by `$` expansion or
@@ -313,6 +321,16 @@ impl State<'_> {
             });
         }
         self.next();
+        self.depth += 1;
+        let result = self.braced();
+        self.depth -= 1;
+        result
+    }
+
+    fn braced(&mut self) -> Result<String, SubstitutionError> {
+        if self.depth > MAX_NESTING {
+            return Err(SubstitutionError::TooDeep);
+        }
         match self.peek() {
             None => return Err(SubstitutionError::MissingBrace),
             Some('{' | '}' | ':') => return Err(SubstitutionError::BadSubstitution),
@@ -438,6 +456,8 @@ mod tests {
             "UNSET: is not allowed to be unset"
         );
         assert_eq!(w("${EMPTY?x}").as_deref(), Ok(""));
+        let deep = "${A:-".repeat(10_000);
+        assert_eq!(w(&deep), Err(SubstitutionError::TooDeep));
     }
 
     #[test]
