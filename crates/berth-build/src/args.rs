@@ -52,7 +52,10 @@ impl Default for Platforms {
             other => other,
         };
         let p = format!("linux/{arch}");
-        Platforms { build: p.clone(), target: p }
+        Platforms {
+            build: p.clone(),
+            target: p,
+        }
     }
 }
 
@@ -63,9 +66,18 @@ impl Platforms {
         for (prefix, p) in [("BUILD", &self.build), ("TARGET", &self.target)] {
             let mut parts = p.split('/');
             out.push((format!("{prefix}PLATFORM"), p.clone()));
-            out.push((format!("{prefix}OS"), parts.next().unwrap_or_default().to_string()));
-            out.push((format!("{prefix}ARCH"), parts.next().unwrap_or_default().to_string()));
-            out.push((format!("{prefix}VARIANT"), parts.next().unwrap_or_default().to_string()));
+            out.push((
+                format!("{prefix}OS"),
+                parts.next().unwrap_or_default().to_string(),
+            ));
+            out.push((
+                format!("{prefix}ARCH"),
+                parts.next().unwrap_or_default().to_string(),
+            ));
+            out.push((
+                format!("{prefix}VARIANT"),
+                parts.next().unwrap_or_default().to_string(),
+            ));
         }
         out
     }
@@ -105,12 +117,18 @@ pub struct ImageConfig {
 impl ImageConfig {
     /// The value of `NAME` in `env`.
     pub fn env_value(&self, name: &str) -> Option<&str> {
-        self.env.iter().find_map(|e| e.strip_prefix(name)?.strip_prefix('='))
+        self.env
+            .iter()
+            .find_map(|e| e.strip_prefix(name)?.strip_prefix('='))
     }
 
     fn set_env(&mut self, name: &str, value: &str) {
         let entry = format!("{name}={value}");
-        match self.env.iter_mut().find(|e| e.split('=').next() == Some(name)) {
+        match self
+            .env
+            .iter_mut()
+            .find(|e| e.split('=').next() == Some(name))
+        {
             Some(e) => *e = entry,
             None => self.env.push(entry),
         }
@@ -151,11 +169,20 @@ impl<'a> Evaluator<'a> {
         platforms: Platforms,
     ) -> Self {
         let lexer = Lexer::new(dockerfile.directives.escape);
-        Evaluator { dockerfile, build_args, platforms, lexer }
+        Evaluator {
+            dockerfile,
+            build_args,
+            platforms,
+            lexer,
+        }
     }
 
     fn build_arg(&self, name: &str) -> Option<String> {
-        self.build_args.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        self.build_args
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
     }
 
     /// The global scope: automatic platform ARGs, then the ARGs before the first FROM
@@ -233,24 +260,34 @@ impl<'a> Evaluator<'a> {
             let err = |kind: ParseErrorKind| ParseError::new(located.line, located.column, kind);
             // ENV beats ARG: variables come from the config's Env first, then the ARGs.
             let lookup = |name: &str| -> Option<String> {
-                config
-                    .env_value(name)
-                    .map(str::to_string)
-                    .or_else(|| args.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+                config.env_value(name).map(str::to_string).or_else(|| {
+                    args.iter()
+                        .rev()
+                        .find(|(k, _)| k == name)
+                        .map(|(_, v)| v.clone())
+                })
             };
             if let Instruction::Arg(decls) = &located.instruction {
                 for decl in decls {
                     let lookup = |name: &str| -> Option<String> {
                         config.env_value(name).map(str::to_string).or_else(|| {
-                            args.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+                            args.iter()
+                                .rev()
+                                .find(|(k, _)| k == name)
+                                .map(|(_, v)| v.clone())
                         })
                     };
-                    let name = self.lexer.process_word(&decl.name, &lookup).map_err(|e| err(e.into()))?;
+                    let name = self
+                        .lexer
+                        .process_word(&decl.name, &lookup)
+                        .map_err(|e| err(e.into()))?;
                     let value = match (self.build_arg(&name), &decl.default) {
                         (Some(v), _) => Some(v),
-                        (None, Some(d)) => {
-                            Some(self.lexer.process_word(d, &lookup).map_err(|e| err(e.into()))?)
-                        }
+                        (None, Some(d)) => Some(
+                            self.lexer
+                                .process_word(d, &lookup)
+                                .map_err(|e| err(e.into()))?,
+                        ),
                         (None, None) => global
                             .iter()
                             .rev()
@@ -266,10 +303,15 @@ impl<'a> Evaluator<'a> {
                 out.push(located.clone());
                 continue;
             }
-            let expanded =
-                located.instruction.expand(&self.lexer, &lookup).map_err(|e| err(e.into()))?;
+            let expanded = located
+                .instruction
+                .expand(&self.lexer, &lookup)
+                .map_err(|e| err(e.into()))?;
             apply(&mut config, &expanded, &mut cmd_set).map_err(err)?;
-            out.push(Located { instruction: expanded, ..located.clone() });
+            out.push(Located {
+                instruction: expanded,
+                ..located.clone()
+            });
         }
         for name in PREDEFINED_ARGS {
             if let Some(v) = self.build_arg(name) {
@@ -278,16 +320,28 @@ impl<'a> Evaluator<'a> {
                 }
             }
         }
-        Ok(StageOutput { index, base, config, instructions: out, args })
+        Ok(StageOutput {
+            index,
+            base,
+            config,
+            instructions: out,
+            args,
+        })
     }
 
     /// Build args that no ARG of the global scope or of the given stages declares
     /// (predefined proxy args excepted), sorted: Docker warns about them.
     pub fn unused_build_args(&self, stages: &[usize]) -> Vec<String> {
-        let mut declared: BTreeSet<String> =
-            self.dockerfile.global_args.iter().map(|(d, _)| d.name.clone()).collect();
+        let mut declared: BTreeSet<String> = self
+            .dockerfile
+            .global_args
+            .iter()
+            .map(|(d, _)| d.name.clone())
+            .collect();
         for &i in stages {
-            let Some(stage) = self.dockerfile.stages.get(i) else { continue };
+            let Some(stage) = self.dockerfile.stages.get(i) else {
+                continue;
+            };
             for located in &stage.instructions {
                 if let Instruction::Arg(decls) = &located.instruction {
                     declared.extend(decls.iter().map(|d| d.name.clone()));
@@ -313,8 +367,10 @@ fn apply(
     let shell = |c: &ImageConfig, cmd: &ShellOrExec| match cmd {
         ShellOrExec::Exec(argv) => argv.clone(),
         ShellOrExec::Shell(s) => {
-            let mut v =
-                c.shell.clone().unwrap_or_else(|| vec!["/bin/sh".to_string(), "-c".to_string()]);
+            let mut v = c
+                .shell
+                .clone()
+                .unwrap_or_else(|| vec!["/bin/sh".to_string(), "-c".to_string()]);
             v.push(s.clone());
             v
         }

@@ -54,7 +54,10 @@ enum Token {
     /// `**` at the end: anything.
     All,
     /// A character class.
-    Class { negated: bool, ranges: Vec<(char, char)> },
+    Class {
+        negated: bool,
+        ranges: Vec<(char, char)>,
+    },
 }
 
 impl DockerIgnore {
@@ -86,7 +89,11 @@ impl DockerIgnore {
                 continue;
             }
             let tokens = compile(&cleaned)?;
-            patterns.push(Pattern { text: cleaned, exclusion, tokens });
+            patterns.push(Pattern {
+                text: cleaned,
+                exclusion,
+                tokens,
+            });
         }
         Ok(DockerIgnore { patterns })
     }
@@ -126,14 +133,21 @@ impl DockerIgnore {
     }
 
     fn walk_dir(&self, dir: &Path, rel: &str, out: &mut Vec<String>) -> Result<(), IgnoreError> {
-        let err = |source| IgnoreError::Walk { path: dir.to_path_buf(), source };
+        let err = |source| IgnoreError::Walk {
+            path: dir.to_path_buf(),
+            source,
+        };
         let mut entries = Vec::new();
         for entry in std::fs::read_dir(dir).map_err(err)? {
             entries.push(entry.map_err(err)?);
         }
         for entry in entries {
             let name = entry.file_name().to_string_lossy().into_owned();
-            let path = if rel.is_empty() { name } else { format!("{rel}/{name}") };
+            let path = if rel.is_empty() {
+                name
+            } else {
+                format!("{rel}/{name}")
+            };
             let file_type = entry.file_type().map_err(err)?;
             let excluded = self.matches(&path);
             if file_type.is_dir() {
@@ -210,8 +224,7 @@ fn match_tokens(tokens: &[Token], s: &[char]) -> bool {
                 }
             }
             Token::Class { negated, ranges } => {
-                if c.is_some_and(|c| ranges.iter().any(|(lo, hi)| lo <= c && c <= hi) != *negated)
-                {
+                if c.is_some_and(|c| ranges.iter().any(|(lo, hi)| lo <= c && c <= hi) != *negated) {
                     stack.push((ti + 1, si + 1, false));
                 }
             }
@@ -245,7 +258,11 @@ fn compile(pattern: &str) -> Result<Vec<Token>, IgnoreError> {
                 if chars.get(i) == Some(&'/') {
                     i += 1;
                 }
-                tokens.push(if i >= chars.len() { Token::All } else { Token::DirStar });
+                tokens.push(if i >= chars.len() {
+                    Token::All
+                } else {
+                    Token::DirStar
+                });
             }
             '*' => tokens.push(Token::Star),
             '?' => tokens.push(Token::Any),

@@ -71,7 +71,11 @@ impl Dockerfile {
             let typed = instructions::from_raw(inst, escape)?;
             let (line, column) = inst.position(inst.keyword_offset);
             match typed {
-                Instruction::From { image, platform, alias } => {
+                Instruction::From {
+                    image,
+                    platform,
+                    alias,
+                } => {
                     if let Some(name) = &alias {
                         if stages.iter().any(|s| s.name.as_ref() == Some(name)) {
                             return Err(inst.error_at(
@@ -95,7 +99,11 @@ impl Dockerfile {
                         line,
                         column,
                         end_line: inst.end_line,
-                        text: inst.text.get(inst.keyword_offset..).unwrap_or("").to_string(),
+                        text: inst
+                            .text
+                            .get(inst.keyword_offset..)
+                            .unwrap_or("")
+                            .to_string(),
                     }),
                     None => match other {
                         Instruction::Arg(decls) => {
@@ -110,13 +118,19 @@ impl Dockerfile {
             let line = raw.instructions.first().map_or(1, |i| i.line());
             return Err(ParseError::new(line, 1, ParseErrorKind::Empty));
         }
-        Ok(Dockerfile { directives: raw.directives, global_args, stages })
+        Ok(Dockerfile {
+            directives: raw.directives,
+            global_args,
+            stages,
+        })
     }
 
     /// The stage called `name` (case-insensitive), or with that index.
     pub fn stage_by_name(&self, name: &str) -> Option<&Stage> {
         let lower = name.to_ascii_lowercase();
-        self.stages.iter().find(|s| s.name.as_deref() == Some(lower.as_str()))
+        self.stages
+            .iter()
+            .find(|s| s.name.as_deref() == Some(lower.as_str()))
     }
 
     /// What stage `index` is built on, given its FROM with variables substituted.
@@ -236,6 +250,11 @@ impl Dockerfile {
             waves[level[i]].push(i);
             deps.push((i, d));
         }
-        Ok(BuildPlan { target, order, waves, deps })
+        Ok(BuildPlan {
+            target,
+            order,
+            waves,
+            deps,
+        })
     }
 }

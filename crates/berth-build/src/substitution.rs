@@ -58,7 +58,10 @@ impl<F: Fn(&str) -> Option<String>> Lookup for F {
 /// An ordered list of `(name, value)` pairs; the last definition of a name wins.
 impl Lookup for [(String, String)] {
     fn get(&self, name: &str) -> Option<String> {
-        self.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        self.iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
     }
 }
 
@@ -84,7 +87,12 @@ pub struct Lexer {
 impl Lexer {
     /// A lexer with the given escape character and Docker's defaults otherwise.
     pub fn new(escape: char) -> Self {
-        Lexer { escape, raw_quotes: false, raw_escapes: false, skip_unset: false }
+        Lexer {
+            escape,
+            raw_quotes: false,
+            raw_escapes: false,
+            skip_unset: false,
+        }
     }
 
     /// Processes `word` into one string: quotes removed, escapes applied, variables
@@ -103,9 +111,19 @@ impl Lexer {
         Ok(self.run(word, env)?.1)
     }
 
-    fn run(&self, word: &str, env: &dyn Lookup) -> Result<(String, Vec<String>), SubstitutionError> {
+    fn run(
+        &self,
+        word: &str,
+        env: &dyn Lookup,
+    ) -> Result<(String, Vec<String>), SubstitutionError> {
         let chars: Vec<char> = word.chars().collect();
-        let mut state = State { lexer: self, chars: &chars, pos: 0, env, depth: 0 };
+        let mut state = State {
+            lexer: self,
+            chars: &chars,
+            pos: 0,
+            env,
+            depth: 0,
+        };
         state.process_stop_on(None)
     }
 }
@@ -350,7 +368,11 @@ impl State<'_> {
                 let (word, _) = self.process_stop_on(Some('}'))?;
                 let empty = value.as_deref().is_none_or(str::is_empty);
                 match modifier {
-                    '-' => Ok(if empty { word } else { value.unwrap_or_default() }),
+                    '-' => Ok(if empty {
+                        word
+                    } else {
+                        value.unwrap_or_default()
+                    }),
                     '+' => Ok(if empty { String::new() } else { word }),
                     '?' if empty => Err(required(name, word)),
                     '?' => Ok(value.unwrap_or_default()),
@@ -377,8 +399,11 @@ impl State<'_> {
 }
 
 fn required(name: String, message: String) -> SubstitutionError {
-    let message =
-        if message.is_empty() { "is not allowed to be unset".to_string() } else { message };
+    let message = if message.is_empty() {
+        "is not allowed to be unset".to_string()
+    } else {
+        message
+    };
     SubstitutionError::Required { name, message }
 }
 
@@ -446,7 +471,10 @@ mod tests {
         assert_eq!(w("${:-x}"), Err(SubstitutionError::BadSubstitution));
         assert_eq!(w("'abc"), Err(SubstitutionError::UnterminatedSingleQuote));
         assert_eq!(w("\"abc"), Err(SubstitutionError::UnterminatedDoubleQuote));
-        assert_eq!(w("${A:%x}"), Err(SubstitutionError::UnsupportedModifier('%')));
+        assert_eq!(
+            w("${A:%x}"),
+            Err(SubstitutionError::UnsupportedModifier('%'))
+        );
         assert_eq!(
             w("${UNSET:?must be set}").unwrap_err().to_string(),
             "UNSET: must be set"
@@ -464,23 +492,37 @@ mod tests {
     fn backtick_escape() {
         let lx = Lexer::new('`');
         assert_eq!(lx.process_word("`$A", &env()).as_deref(), Ok("$A"));
-        assert_eq!(lx.process_word("c:\\dir\\$A", &env()).as_deref(), Ok("c:\\dir\\a"));
+        assert_eq!(
+            lx.process_word("c:\\dir\\$A", &env()).as_deref(),
+            Ok("c:\\dir\\a")
+        );
         assert_eq!(lx.process_word("\"`\"\"", &env()).as_deref(), Ok("\""));
     }
 
     #[test]
     fn words_split_on_unquoted_whitespace_and_values() {
         let lx = Lexer::new('\\');
-        assert_eq!(lx.process_words("a 'b c' $SP", &env()).unwrap(), ["a", "b c", "x", "y"]);
+        assert_eq!(
+            lx.process_words("a 'b c' $SP", &env()).unwrap(),
+            ["a", "b c", "x", "y"]
+        );
         assert_eq!(lx.process_words("\"$SP\"", &env()).unwrap(), ["x  y"]);
-        assert_eq!(lx.process_words("  ", &env()).unwrap(), Vec::<String>::new());
+        assert_eq!(
+            lx.process_words("  ", &env()).unwrap(),
+            Vec::<String>::new()
+        );
     }
 
     #[test]
     fn raw_quotes_keep_quotes() {
-        let lx = Lexer { raw_quotes: true, raw_escapes: true, ..Lexer::new('\\') };
-        assert_eq!(lx.process_words("cat <<'EOF' x\\ y", &env()).unwrap(), [
-            "cat", "<<'EOF'", "x\\ y"
-        ]);
+        let lx = Lexer {
+            raw_quotes: true,
+            raw_escapes: true,
+            ..Lexer::new('\\')
+        };
+        assert_eq!(
+            lx.process_words("cat <<'EOF' x\\ y", &env()).unwrap(),
+            ["cat", "<<'EOF'", "x\\ y"]
+        );
     }
 }

@@ -1,5 +1,8 @@
 //! `.dockerignore` matching with Docker's semantics.
 
+// Test helpers outside #[test] functions unwrap too: a failure is a test failure.
+#![allow(clippy::unwrap_used)]
+
 use berth_build::dockerignore::DockerIgnore;
 
 fn ignore(text: &str) -> DockerIgnore {
@@ -12,7 +15,10 @@ fn basic_patterns() {
     assert!(di.matches("README.md"));
     assert!(!di.matches("docs/README.md"), "* does not cross /");
     assert!(di.matches("temp1"));
-    assert!(di.matches("temp1/inside"), "a matching parent excludes its content");
+    assert!(
+        di.matches("temp1/inside"),
+        "a matching parent excludes its content"
+    );
     assert!(!di.matches("temp12"));
     assert!(di.matches("build"));
     assert!(di.matches("build/x/y"));
@@ -70,18 +76,28 @@ fn escapes_and_leading_slash_normalised() {
 #[test]
 fn walk_lists_included_files_sorted() {
     let dir = tempfile::tempdir().unwrap();
-    for f in ["a.txt", "b.md", "sub/c.txt", "sub/d.md", "node_modules/m/x.js", "node_modules/keep"] {
+    for f in [
+        "a.txt",
+        "b.md",
+        "sub/c.txt",
+        "sub/d.md",
+        "node_modules/m/x.js",
+        "node_modules/keep",
+    ] {
         let p = dir.path().join(f);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(p, f).unwrap();
     }
     std::fs::create_dir(dir.path().join("empty")).unwrap();
     let di = ignore("*.md\nnode_modules\n!node_modules/keep\n");
-    assert_eq!(di.walk(dir.path()).unwrap(), [
-        "a.txt",
-        "empty/",
-        "node_modules/keep",
-        "sub/c.txt",
-        "sub/d.md"
-    ]);
+    assert_eq!(
+        di.walk(dir.path()).unwrap(),
+        [
+            "a.txt",
+            "empty/",
+            "node_modules/keep",
+            "sub/c.txt",
+            "sub/d.md"
+        ]
+    );
 }

@@ -1,5 +1,8 @@
 //! `parse` must never panic: a bounded run over many mutated Dockerfiles.
 
+// Test helpers outside #[test] functions unwrap too: a failure is a test failure.
+#![allow(clippy::unwrap_used)]
+
 use std::time::{Duration, Instant};
 
 const SEEDS: &[&str] = &[

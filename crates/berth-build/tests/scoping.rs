@@ -1,18 +1,28 @@
 //! ARG/ENV scoping and the configuration stages produce.
 
+// Test helpers outside #[test] functions unwrap too: a failure is a test failure.
+#![allow(clippy::unwrap_used)]
+
 use berth_build::args::{Evaluator, ImageConfig, Platforms, StageOutput};
 use berth_build::instructions::{Instruction, ShellOrExec};
 use berth_build::parse;
 
 fn platforms() -> Platforms {
-    Platforms { build: "linux/amd64".into(), target: "linux/arm64/v8".into() }
+    Platforms {
+        build: "linux/amd64".into(),
+        target: "linux/arm64/v8".into(),
+    }
 }
 
 fn eval(text: &str, build_args: &[(&str, &str)], target: Option<&str>) -> Vec<StageOutput> {
     let df = parse(text).unwrap();
-    let args = build_args.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let args = build_args
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     let ev = Evaluator::new(&df, args, platforms());
-    ev.evaluate(target, &|_| ImageConfig::default()).unwrap_or_else(|e| panic!("{e}"))
+    ev.evaluate(target, &|_| ImageConfig::default())
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn last_env(text: &str, build_args: &[(&str, &str)]) -> Vec<String> {
@@ -23,7 +33,10 @@ fn last_env(text: &str, build_args: &[(&str, &str)]) -> Vec<String> {
 fn global_args_reach_from_only() {
     let text = "ARG V=1.0\nFROM base:$V\nENV got=${V:-unset}\n";
     let out = eval(text, &[], None);
-    assert_eq!(out[0].base, berth_build::StageBase::Image("base:1.0".into()));
+    assert_eq!(
+        out[0].base,
+        berth_build::StageBase::Image("base:1.0".into())
+    );
     assert_eq!(out[0].config.env, ["got=unset"]);
 }
 
@@ -40,7 +53,10 @@ fn stage_arg_default_and_build_arg() {
     assert_eq!(last_env(text, &[]), ["a=def"]);
     assert_eq!(last_env(text, &[("A", "given")]), ["a=given"]);
     // Undeclared build args do nothing.
-    assert_eq!(last_env("FROM scratch\nENV a=${B:-none}\n", &[("B", "x")]), ["a=none"]);
+    assert_eq!(
+        last_env("FROM scratch\nENV a=${B:-none}\n", &[("B", "x")]),
+        ["a=none"]
+    );
 }
 
 #[test]
@@ -67,19 +83,40 @@ fn args_are_not_inherited_by_child_stages_but_env_is() {
 fn automatic_platform_args() {
     let text = "FROM base-$TARGETARCH\nARG TARGETPLATFORM\nARG TARGETVARIANT\nENV p=$TARGETPLATFORM v=$TARGETVARIANT o=${TARGETOS:-undeclared}\n";
     let out = eval(text, &[], None);
-    assert_eq!(out[0].base, berth_build::StageBase::Image("base-arm64".into()));
-    assert_eq!(out[0].config.env, ["p=linux/arm64/v8", "v=v8", "o=undeclared"]);
+    assert_eq!(
+        out[0].base,
+        berth_build::StageBase::Image("base-arm64".into())
+    );
+    assert_eq!(
+        out[0].config.env,
+        ["p=linux/arm64/v8", "v=v8", "o=undeclared"]
+    );
 }
 
 #[test]
 fn unused_build_args_and_predefined_proxies() {
     let df = parse("ARG G\nFROM scratch\nARG S\nRUN env\n").unwrap();
-    let args = [("G", "1"), ("S", "2"), ("NOPE", "3"), ("HTTP_PROXY", "http://p"), ("ALSO", "4")];
-    let args = args.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let args = [
+        ("G", "1"),
+        ("S", "2"),
+        ("NOPE", "3"),
+        ("HTTP_PROXY", "http://p"),
+        ("ALSO", "4"),
+    ];
+    let args = args
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     let ev = Evaluator::new(&df, args, platforms());
     assert_eq!(ev.unused_build_args(&[0]), ["ALSO", "NOPE"]);
     let out = ev.evaluate(None, &|_| ImageConfig::default()).unwrap();
-    assert_eq!(out[0].args, [("S".to_string(), "2".to_string()), ("HTTP_PROXY".into(), "http://p".into())]);
+    assert_eq!(
+        out[0].args,
+        [
+            ("S".to_string(), "2".to_string()),
+            ("HTTP_PROXY".into(), "http://p".into())
+        ]
+    );
 }
 
 #[test]
@@ -106,11 +143,17 @@ MAINTAINER me
         ["53/udp", "7000/tcp", "7001/tcp", "8080/tcp"]
     );
     // Not a JSON array (it does not start the arguments): words, quotes removed.
-    assert_eq!(c.volumes.iter().cloned().collect::<Vec<_>>(), ["/srv/data", "[/x]"]);
+    assert_eq!(
+        c.volumes.iter().cloned().collect::<Vec<_>>(),
+        ["/srv/data", "[/x]"]
+    );
     assert_eq!(c.labels.get("b c").map(String::as_str), Some("d e"));
     assert_eq!(c.stop_signal.as_deref(), Some("SIGINT"));
     // CMD is not expanded by the builder and runs with the SHELL set before it.
-    assert_eq!(c.cmd, Some(vec!["/bin/bash".into(), "-c".into(), "echo $DIR".into()]));
+    assert_eq!(
+        c.cmd,
+        Some(vec!["/bin/bash".into(), "-c".into(), "echo $DIR".into()])
+    );
     assert_eq!(c.on_build, ["RUN make"]);
     assert_eq!(c.author.as_deref(), Some("me"));
 }
@@ -122,20 +165,42 @@ fn entrypoint_resets_inherited_cmd_only() {
     let text = "FROM scratch\nCMD [\"x\"]\nENTRYPOINT e\n";
     let c = eval(text, &[], None).pop().unwrap().config;
     assert_eq!(c.cmd, Some(vec!["x".to_string()]));
-    assert_eq!(c.entrypoint, Some(vec!["/bin/sh".into(), "-c".into(), "e".into()]));
+    assert_eq!(
+        c.entrypoint,
+        Some(vec!["/bin/sh".into(), "-c".into(), "e".into()])
+    );
 }
 
 #[test]
 fn run_is_not_expanded_but_copy_is() {
     let text = "FROM scratch\nARG F=file\nRUN echo $F\nCOPY --chown=$F ${F}.txt /dst/$F\nCOPY <<EOF <<'RAW' /d/\n$F\nEOF\n$F\nRAW\n";
     let out = eval(text, &[], None).pop().unwrap();
-    let insts: Vec<_> = out.instructions.iter().map(|l| l.instruction.clone()).collect();
-    let Instruction::Run { command, .. } = &insts[1] else { panic!() };
+    let insts: Vec<_> = out
+        .instructions
+        .iter()
+        .map(|l| l.instruction.clone())
+        .collect();
+    let Instruction::Run { command, .. } = &insts[1] else {
+        panic!()
+    };
     assert_eq!(command, &ShellOrExec::Shell("echo $F".into()));
-    let Instruction::Copy(c) = &insts[2] else { panic!() };
-    assert_eq!((c.sources[0].as_str(), c.dest.as_str(), c.chown.as_deref()), ("file.txt", "/dst/file", Some("file")));
-    let Instruction::Copy(c) = &insts[3] else { panic!() };
-    assert_eq!((c.heredocs[0].content.as_str(), c.heredocs[1].content.as_str()), ("file\n", "$F\n"));
+    let Instruction::Copy(c) = &insts[2] else {
+        panic!()
+    };
+    assert_eq!(
+        (c.sources[0].as_str(), c.dest.as_str(), c.chown.as_deref()),
+        ("file.txt", "/dst/file", Some("file"))
+    );
+    let Instruction::Copy(c) = &insts[3] else {
+        panic!()
+    };
+    assert_eq!(
+        (
+            c.heredocs[0].content.as_str(),
+            c.heredocs[1].content.as_str()
+        ),
+        ("file\n", "$F\n")
+    );
 }
 
 #[test]
@@ -146,14 +211,25 @@ fn substitution_errors_point_at_the_instruction() {
     assert_eq!(err.to_string(), "Dockerfile:3:3: syntax error: missing '}'");
     let df = parse("FROM scratch\nEXPOSE 80/xyz\n").unwrap();
     let err = Evaluator::new(&df, vec![], platforms()).evaluate(None, &|_| ImageConfig::default());
-    assert_eq!(err.unwrap_err().to_string(), "Dockerfile:2:1: invalid port \"80/xyz\"");
+    assert_eq!(
+        err.unwrap_err().to_string(),
+        "Dockerfile:2:1: invalid port \"80/xyz\""
+    );
 }
 
 #[test]
 fn base_image_config_is_the_starting_point() {
     let df = parse("FROM debian\nENV PATH=$PATH:/opt/bin\n").unwrap();
     let ev = Evaluator::new(&df, vec![], platforms());
-    let base = ImageConfig { env: vec!["PATH=/usr/bin".into(), "LANG=C".into()], ..Default::default() };
-    let out = ev.evaluate(None, &|r| { assert_eq!(r, "debian"); base.clone() }).unwrap();
+    let base = ImageConfig {
+        env: vec!["PATH=/usr/bin".into(), "LANG=C".into()],
+        ..Default::default()
+    };
+    let out = ev
+        .evaluate(None, &|r| {
+            assert_eq!(r, "debian");
+            base.clone()
+        })
+        .unwrap();
     assert_eq!(out[0].config.env, ["PATH=/usr/bin:/opt/bin", "LANG=C"]);
 }

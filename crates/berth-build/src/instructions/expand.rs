@@ -16,12 +16,22 @@ impl Instruction {
         let opt = |s: &Option<String>| s.as_ref().map(w).transpose();
         let all = |v: &[String]| v.iter().map(w).collect::<R<Vec<_>>>();
         Ok(match self {
-            Instruction::From { image, platform, alias } => Instruction::From {
+            Instruction::From {
+                image,
+                platform,
+                alias,
+            } => Instruction::From {
                 image: w(image)?,
                 platform: opt(platform)?,
                 alias: alias.clone(),
             },
-            Instruction::Run { command, mounts, network, security, heredocs } => {
+            Instruction::Run {
+                command,
+                mounts,
+                network,
+                security,
+                heredocs,
+            } => {
                 let mounts = mounts
                     .iter()
                     .map(|m| {
@@ -83,7 +93,10 @@ fn expand_copy(c: &Copy, lexer: &Lexer, env: &dyn Lookup) -> R<Copy> {
     let w = |s: &String| lexer.process_word(s, env);
     let opt = |s: &Option<String>| s.as_ref().map(w).transpose();
     // Heredoc bodies with an unquoted delimiter are expanded; quotes in them are text.
-    let body_lexer = Lexer { raw_quotes: true, ..*lexer };
+    let body_lexer = Lexer {
+        raw_quotes: true,
+        ..*lexer
+    };
     let heredocs = c
         .heredocs
         .iter()

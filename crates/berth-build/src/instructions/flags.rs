@@ -64,11 +64,18 @@ impl Flags {
     }
 
     pub fn string(&self, name: &str) -> Option<String> {
-        self.values.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone())
+        self.values
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.clone())
     }
 
     pub fn strings(&self, name: &str) -> Vec<String> {
-        self.values.iter().filter(|(k, _)| *k == name).map(|(_, v)| v.clone()).collect()
+        self.values
+            .iter()
+            .filter(|(k, _)| *k == name)
+            .map(|(_, v)| v.clone())
+            .collect()
     }
 
     pub fn bool(&self, name: &str) -> bool {
@@ -101,10 +108,14 @@ pub(crate) fn parse_go_duration(s: &str) -> Result<i64, String> {
     }
     let mut total: f64 = 0.0;
     while !rest.is_empty() {
-        let num_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        let num_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
         let number: f64 = rest[..num_len].parse().map_err(|_| invalid())?;
         rest = &rest[num_len..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
         let scale = match &rest[..unit_len] {
             "ns" => 1.0,
             "us" | "µs" | "μs" => 1e3,

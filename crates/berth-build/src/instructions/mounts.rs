@@ -72,7 +72,9 @@ impl Mount {
                 Some((k, v)) => (k.trim().to_ascii_lowercase(), Some(v.trim().to_string())),
                 None => (field.to_ascii_lowercase(), None),
             };
-            let need = |v: Option<String>| v.ok_or(format!("invalid field '{field}' must be a key=value pair"));
+            let need = |v: Option<String>| {
+                v.ok_or(format!("invalid field '{field}' must be a key=value pair"))
+            };
             let boolean = |v: Option<String>| -> Result<bool, String> {
                 match v.as_deref().map(str::to_ascii_lowercase).as_deref() {
                     None | Some("true") | Some("1") => Ok(true),
@@ -113,7 +115,10 @@ impl Mount {
                 _ => return Err(format!("unexpected key '{key}' in '{field}'")),
             }
         }
-        let needs_target = matches!(m.kind, MountType::Bind | MountType::Cache | MountType::Tmpfs);
+        let needs_target = matches!(
+            m.kind,
+            MountType::Bind | MountType::Cache | MountType::Tmpfs
+        );
         if needs_target && m.target.as_deref().is_none_or(str::is_empty) {
             return Err("mount target is required".to_string());
         }
@@ -139,7 +144,9 @@ mod tests {
         assert_eq!((m.kind, m.readonly), (MountType::Bind, Some(false)));
         assert!(Mount::parse("type=cache").unwrap_err().contains("target"));
         assert!(Mount::parse("type=nfs,target=/x").is_err());
-        assert!(Mount::parse("target=/x,bogus=1").unwrap_err().contains("bogus"));
+        assert!(Mount::parse("target=/x,bogus=1")
+            .unwrap_err()
+            .contains("bogus"));
         assert!(Mount::parse("type=secret,id=token").is_ok());
     }
 }

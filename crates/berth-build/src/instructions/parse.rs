@@ -2,8 +2,8 @@
 //! Docker's error messages.
 
 use super::flags::{parse_go_duration, Flags, Kind};
-use super::{Add, ArgDecl, Copy, Healthcheck, Instruction, KeyValue, Mount, Network, Security};
 use super::ShellOrExec;
+use super::{Add, ArgDecl, Copy, Healthcheck, Instruction, KeyValue, Mount, Network, Security};
 use crate::error::{ParseError, ParseErrorKind as E};
 use crate::parser::words::{parse_json, parse_words, split_whitespace, Json};
 use crate::parser::{is_heredoc_word, RawInstruction};
@@ -53,19 +53,30 @@ pub(crate) fn from_raw(inst: &RawInstruction, escape: char) -> Result<Instructio
                 }
                 _ => return Err(inst.error(E::FromArguments)),
             };
-            Instruction::From { image: args[0].clone(), platform: flags.string("platform"), alias }
+            Instruction::From {
+                image: args[0].clone(),
+                platform: flags.string("platform"),
+                alias,
+            }
         }
         "run" => {
             let flags = Flags::parse(
                 inst,
-                &[("mount", Kind::Strings), ("network", Kind::String), ("security", Kind::String)],
+                &[
+                    ("mount", Kind::Strings),
+                    ("network", Kind::String),
+                    ("security", Kind::String),
+                ],
             )?;
             let mut mounts = Vec::new();
             for spec in flags.strings("mount") {
                 let m = Mount::parse(&spec).map_err(|reason| {
                     inst.error_at(
                         Flags::offset(inst, "mount"),
-                        E::InvalidMount { mount: spec.clone(), reason },
+                        E::InvalidMount {
+                            mount: spec.clone(),
+                            reason,
+                        },
                     )
                 })?;
                 mounts.push(m);
@@ -73,7 +84,11 @@ pub(crate) fn from_raw(inst: &RawInstruction, escape: char) -> Result<Instructio
             let bad = |flag: &str, value: String, reason: &str| {
                 inst.error_at(
                     Flags::offset(inst, flag),
-                    E::BadFlagValue { flag: flag.to_string(), value, reason: reason.to_string() },
+                    E::BadFlagValue {
+                        flag: flag.to_string(),
+                        value,
+                        reason: reason.to_string(),
+                    },
                 )
             };
             let network = match flags.string("network") {
@@ -94,7 +109,13 @@ pub(crate) fn from_raw(inst: &RawInstruction, escape: char) -> Result<Instructio
                 }),
             };
             let command = shell_or_exec(inst)?;
-            Instruction::Run { command, mounts, network, security, heredocs: inst.heredocs.clone() }
+            Instruction::Run {
+                command,
+                mounts,
+                network,
+                security,
+                heredocs: inst.heredocs.clone(),
+            }
         }
         "copy" => {
             let flags = Flags::parse(inst, COPY_FLAGS)?;
@@ -131,10 +152,14 @@ pub(crate) fn from_raw(inst: &RawInstruction, escape: char) -> Result<Instructio
             for word in words {
                 let decl = match word.split_once('=') {
                     Some(("", _)) => return Err(at_rest(E::BlankName("ARG"))),
-                    Some((name, value)) => {
-                        ArgDecl { name: name.to_string(), default: Some(value.to_string()) }
-                    }
-                    None => ArgDecl { name: word, default: None },
+                    Some((name, value)) => ArgDecl {
+                        name: name.to_string(),
+                        default: Some(value.to_string()),
+                    },
+                    None => ArgDecl {
+                        name: word,
+                        default: None,
+                    },
                 };
                 decls.push(decl);
             }
@@ -216,7 +241,10 @@ pub(crate) fn from_raw(inst: &RawInstruction, escape: char) -> Result<Instructio
                 _ => {}
             }
             let trigger = from_raw(&sub, escape)?;
-            Instruction::Onbuild { trigger: Box::new(trigger), text: rest.to_string() }
+            Instruction::Onbuild {
+                trigger: Box::new(trigger),
+                text: rest.to_string(),
+            }
         }
         _ => return Err(inst.error(E::UnknownInstruction(inst.keyword.to_ascii_uppercase()))),
     })
@@ -258,7 +286,12 @@ fn copy_args(inst: &RawInstruction, name: &'static str) -> Result<Copy, ParseErr
     }
     let dest = args.pop().unwrap_or_default();
     let sources = args.into_iter().filter(|a| !is_heredoc_word(a)).collect();
-    Ok(Copy { sources, dest, heredocs: inst.heredocs.clone(), ..Copy::default() })
+    Ok(Copy {
+        sources,
+        dest,
+        heredocs: inst.heredocs.clone(),
+        ..Copy::default()
+    })
 }
 
 fn fill_copy_flags(copy: &mut Copy, flags: &Flags) {
@@ -284,11 +317,14 @@ fn name_values(
     if !first.contains('=') {
         let mut parts = rest.splitn(2, [' ', '\t', '\x0b', '\x0c', '\r']);
         let key = parts.next().unwrap_or_default();
-        let value = parts.next().map(|v| v.trim_start_matches([' ', '\t', '\x0b', '\x0c', '\r']));
+        let value = parts
+            .next()
+            .map(|v| v.trim_start_matches([' ', '\t', '\x0b', '\x0c', '\r']));
         return match value {
-            Some(value) if !value.is_empty() => {
-                Ok(vec![KeyValue { key: key.to_string(), value: value.to_string() }])
-            }
+            Some(value) if !value.is_empty() => Ok(vec![KeyValue {
+                key: key.to_string(),
+                value: value.to_string(),
+            }]),
             _ => Err(inst.error(E::TwoArguments(name))),
         };
     }
@@ -300,7 +336,10 @@ fn name_values(
         if key.is_empty() {
             return Err(inst.error_at(inst.rest_offset, E::BlankName(name)));
         }
-        out.push(KeyValue { key: key.to_string(), value: value.to_string() });
+        out.push(KeyValue {
+            key: key.to_string(),
+            value: value.to_string(),
+        });
     }
     Ok(out)
 }
@@ -329,11 +368,16 @@ fn healthcheck(inst: &RawInstruction) -> Result<Instruction, ParseError> {
         Json::NotJson => vec!["CMD-SHELL".to_string(), cmd.to_string()],
     };
     let duration = |name: &str| -> Result<i64, ParseError> {
-        let Some(value) = flags.string(name) else { return Ok(0) };
+        let Some(value) = flags.string(name) else {
+            return Ok(0);
+        };
         let fail = |reason: String| {
             inst.error_at(
                 Flags::offset(inst, name),
-                E::HealthcheckDuration { flag: name.to_string(), reason },
+                E::HealthcheckDuration {
+                    flag: name.to_string(),
+                    reason,
+                },
             )
         };
         match parse_go_duration(&value) {
@@ -346,7 +390,10 @@ fn healthcheck(inst: &RawInstruction) -> Result<Instruction, ParseError> {
     let retries = match flags.string("retries") {
         None => 0,
         Some(v) => v.parse::<u32>().map_err(|_| {
-            inst.error_at(Flags::offset(inst, "retries"), E::HealthcheckRetries(v.clone()))
+            inst.error_at(
+                Flags::offset(inst, "retries"),
+                E::HealthcheckRetries(v.clone()),
+            )
         })?,
     };
     Ok(Instruction::Healthcheck(Healthcheck::Cmd {

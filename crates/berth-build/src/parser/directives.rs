@@ -23,7 +23,13 @@ pub struct Directives {
 
 impl Default for Directives {
     fn default() -> Self {
-        Directives { escape: '\\', syntax: None, check: None, done: false, seen: Vec::new() }
+        Directives {
+            escape: '\\',
+            syntax: None,
+            check: None,
+            done: false,
+            seen: Vec::new(),
+        }
     }
 }
 
@@ -66,7 +72,9 @@ impl Directives {
 /// `#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$`
 fn split_directive(line: &str) -> Option<(&str, &str)> {
     let rest = line.strip_prefix('#')?.trim_start();
-    let key_len = rest.find(|c: char| !c.is_ascii_alphanumeric()).unwrap_or(rest.len());
+    let key_len = rest
+        .find(|c: char| !c.is_ascii_alphanumeric())
+        .unwrap_or(rest.len());
     let key = &rest[..key_len];
     if !key.starts_with(|c: char| c.is_ascii_alphabetic()) {
         return None;

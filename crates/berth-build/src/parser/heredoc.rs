@@ -33,7 +33,11 @@ fn no_env(_: &str) -> Option<String> {
 
 /// The heredocs an instruction line opens, in order.
 pub(crate) fn heredocs_from_line(line: &str) -> Result<Vec<HeredocStart>, SubstitutionError> {
-    let lexer = Lexer { raw_quotes: true, raw_escapes: true, ..Lexer::new('\\') };
+    let lexer = Lexer {
+        raw_quotes: true,
+        raw_escapes: true,
+        ..Lexer::new('\\')
+    };
     // A line the shell lexer cannot split (an open quote) has no heredocs, as in Docker.
     let Ok(words) = lexer.process_words(line, &no_env) else {
         return Ok(Vec::new());
@@ -61,16 +65,28 @@ fn parse_heredoc_word(word: &str) -> Result<Option<HeredocStart>, SubstitutionEr
         return Ok(None);
     }
     let fd = word[..digits].parse::<u32>().unwrap_or(0);
-    let lexer = Lexer { skip_unset: true, ..Lexer::new('\\') };
+    let lexer = Lexer {
+        skip_unset: true,
+        ..Lexer::new('\\')
+    };
     let words = lexer.process_words(rest, &no_env)?;
     let [name] = words.as_slice() else {
         return Ok(None);
     };
-    let raw = Lexer { raw_quotes: true, ..lexer }.process_words(rest, &no_env)?;
+    let raw = Lexer {
+        raw_quotes: true,
+        ..lexer
+    }
+    .process_words(rest, &no_env)?;
     let quotes = |s: &str| s.chars().filter(|c| *c == '\'' || *c == '"').count();
     // If the lexer removed quotes, part of the delimiter was quoted: no expansion.
     let expand = raw.first().map(|r| quotes(r)) == Some(quotes(name));
-    Ok(Some(HeredocStart { name: name.clone(), expand, chomp, fd }))
+    Ok(Some(HeredocStart {
+        name: name.clone(),
+        expand,
+        chomp,
+        fd,
+    }))
 }
 
 /// Whether a word of COPY/ADD's arguments opens a heredoc (and so is not a source path).
@@ -80,7 +96,10 @@ pub(crate) fn is_heredoc_word(word: &str) -> bool {
 
 /// Removes leading tabs from every line (`<<-`).
 pub(crate) fn chomp(content: &str) -> String {
-    content.split_inclusive('\n').map(|l| l.trim_start_matches('\t')).collect()
+    content
+        .split_inclusive('\n')
+        .map(|l| l.trim_start_matches('\t'))
+        .collect()
 }
 
 #[cfg(test)]
@@ -90,8 +109,18 @@ mod tests {
     #[test]
     fn heredoc_words() {
         let h = heredocs_from_line("RUN <<EOF cat <<-'END' 3<<\"X\"").unwrap();
-        let names: Vec<_> = h.iter().map(|h| (h.name.as_str(), h.expand, h.chomp, h.fd)).collect();
-        assert_eq!(names, [("EOF", true, false, 0), ("END", false, true, 0), ("X", false, false, 3)]);
+        let names: Vec<_> = h
+            .iter()
+            .map(|h| (h.name.as_str(), h.expand, h.chomp, h.fd))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("EOF", true, false, 0),
+                ("END", false, true, 0),
+                ("X", false, false, 3)
+            ]
+        );
         assert!(heredocs_from_line("RUN echo '<<EOF'").unwrap().is_empty());
         assert!(heredocs_from_line("RUN echo a<<b").unwrap().is_empty());
         assert!(heredocs_from_line("RUN <<").unwrap().is_empty());

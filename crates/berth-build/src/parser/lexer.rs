@@ -20,7 +20,11 @@ pub struct LineMap {
 
 impl LineMap {
     pub(crate) fn push(&mut self, offset: usize, line: usize, column: usize) {
-        self.segments.push(Segment { offset, line, column });
+        self.segments.push(Segment {
+            offset,
+            line,
+            column,
+        });
     }
 
     /// The (line, column) of byte `offset` of `text`, the logical line this map describes.
@@ -62,7 +66,10 @@ pub(crate) fn trim_continuation(s: &str, escape: char) -> (&str, bool) {
 /// Splits text into physical lines without their `\n` or `\r\n`.
 pub(crate) fn physical_lines(text: &str) -> Vec<&str> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut lines: Vec<&str> = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).collect();
+    let mut lines: Vec<&str> = text
+        .split('\n')
+        .map(|l| l.strip_suffix('\r').unwrap_or(l))
+        .collect();
     if text.ends_with('\n') {
         lines.pop();
     }

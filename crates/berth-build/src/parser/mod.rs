@@ -8,8 +8,8 @@ mod lexer;
 pub mod words;
 
 pub use directives::Directives;
-pub use heredoc::Heredoc;
 pub(crate) use heredoc::is_heredoc_word;
+pub use heredoc::Heredoc;
 pub use lexer::LineMap;
 
 use crate::error::{ParseError, ParseErrorKind};
@@ -73,7 +73,10 @@ impl RawInstruction {
         let args_start = keyword_offset + kw_len;
         let args = text.get(args_start..).unwrap_or("");
         let (flags, rest) = words::extract_flags(args);
-        let flags = flags.into_iter().map(|(f, off)| (f, args_start + off)).collect();
+        let flags = flags
+            .into_iter()
+            .map(|(f, off)| (f, args_start + off))
+            .collect();
         RawInstruction {
             keyword,
             keyword_offset,
@@ -107,15 +110,25 @@ pub fn parse_raw(text: &str) -> Result<RawFile, ParseError> {
         let raw = lines[i];
         i += 1;
         let trimmed = lexer::trim_leading(raw);
-        directives.parse_line(trimmed).map_err(|k| ParseError::new(line_no, 1, k))?;
+        directives
+            .parse_line(trimmed)
+            .map_err(|k| ParseError::new(line_no, 1, k))?;
         let escape = directives.escape;
-        let content = if lexer::is_comment(trimmed) { "" } else { trimmed };
+        let content = if lexer::is_comment(trimmed) {
+            ""
+        } else {
+            trimmed
+        };
         let (first, mut end) = lexer::trim_continuation(content, escape);
         if end && first.trim().is_empty() {
             continue;
         }
         let mut map = LineMap::default();
-        map.push(0, line_no, raw.chars().count() - trimmed.chars().count() + 1);
+        map.push(
+            0,
+            line_no,
+            raw.chars().count() - trimmed.chars().count() + 1,
+        );
         let mut logical = first.to_string();
         let mut last_line = line_no;
         while !end && i < lines.len() {
@@ -131,7 +144,10 @@ pub fn parse_raw(text: &str) -> Result<RawFile, ParseError> {
             logical.push_str(piece);
         }
         let mut inst = RawInstruction::split(logical, map, 0, last_line);
-        if matches!(inst.keyword.to_ascii_lowercase().as_str(), "run" | "copy" | "add") {
+        if matches!(
+            inst.keyword.to_ascii_lowercase().as_str(),
+            "run" | "copy" | "add"
+        ) {
             let starts = heredoc::heredocs_from_line(&inst.text)
                 .map_err(|e| inst.error(ParseErrorKind::Substitution(e)))?;
             for (n, start) in starts.into_iter().enumerate() {
@@ -140,8 +156,11 @@ pub fn parse_raw(text: &str) -> Result<RawFile, ParseError> {
                 while i < lines.len() {
                     let body_line = lines[i];
                     i += 1;
-                    let candidate =
-                        if start.chomp { body_line.trim_start_matches('\t') } else { body_line };
+                    let candidate = if start.chomp {
+                        body_line.trim_start_matches('\t')
+                    } else {
+                        body_line
+                    };
                     if candidate == start.name {
                         terminated = true;
                         break;
@@ -173,5 +192,8 @@ pub fn parse_raw(text: &str) -> Result<RawFile, ParseError> {
         }
         instructions.push(inst);
     }
-    Ok(RawFile { directives, instructions })
+    Ok(RawFile {
+        directives,
+        instructions,
+    })
 }

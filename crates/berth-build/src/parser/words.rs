@@ -180,7 +180,7 @@ pub fn parse_json(rest: &str) -> Json {
 
 /// Splits on runs of ASCII blanks (Docker's `[\t\v\f\r ]+`), no quote handling.
 pub fn split_whitespace(rest: &str) -> Vec<String> {
-    rest.split(|c| matches!(c, '\t' | '\x0b' | '\x0c' | '\r' | ' '))
+    rest.split(['\t', '\x0b', '\x0c', '\r', ' '])
         .filter(|s| !s.is_empty())
         .map(str::to_string)
         .collect()
@@ -192,7 +192,10 @@ mod tests {
 
     #[test]
     fn words_keep_quotes_and_escapes() {
-        assert_eq!(parse_words(r#"a="b c" d=e\ f"#, '\\'), [r#"a="b c""#, r"d=e\ f"]);
+        assert_eq!(
+            parse_words(r#"a="b c" d=e\ f"#, '\\'),
+            [r#"a="b c""#, r"d=e\ f"]
+        );
         assert_eq!(parse_words("a='x\\' b", '\\'), ["a='x\\'", "b"]);
         assert_eq!(parse_words("  ", '\\'), Vec::<String>::new());
         assert_eq!(parse_words("a=\"\"", '\\'), ["a=\"\""]);
@@ -203,7 +206,13 @@ mod tests {
     fn flags_are_taken_off_the_front() {
         let line = "--from=build --chown=\"a b\" src dst";
         let (flags, rest) = extract_flags(line);
-        assert_eq!(flags, [("--from=build".to_string(), 0), ("--chown=a b".to_string(), 13)]);
+        assert_eq!(
+            flags,
+            [
+                ("--from=build".to_string(), 0),
+                ("--chown=a b".to_string(), 13)
+            ]
+        );
         assert_eq!(&line[rest..], "src dst");
         let (flags, rest) = extract_flags("-- --x y");
         assert!(flags.is_empty());
@@ -213,8 +222,14 @@ mod tests {
 
     #[test]
     fn json_arrays() {
-        assert_eq!(parse_json(r#"["a", "b"]"#), Json::Array(vec!["a".into(), "b".into()]));
-        assert_eq!(parse_json(r#"["a"] trailing"#), Json::Array(vec!["a".into()]));
+        assert_eq!(
+            parse_json(r#"["a", "b"]"#),
+            Json::Array(vec!["a".into(), "b".into()])
+        );
+        assert_eq!(
+            parse_json(r#"["a"] trailing"#),
+            Json::Array(vec!["a".into()])
+        );
         assert_eq!(parse_json("[a, b]"), Json::NotJson);
         assert_eq!(parse_json("['a']"), Json::NotJson);
         assert_eq!(parse_json("[1]"), Json::NotStrings);
