@@ -54,12 +54,14 @@ pub(crate) fn is_comment(s: &str) -> bool {
 }
 
 /// Removes a trailing escape character followed only by blanks; returns the text and
-/// whether the line ends (no continuation).
+/// whether the line ends (no continuation). As in Docker (`([^\\])\\[ \t]*$`), the escape
+/// must follow another character that is not itself the escape: `a\\` at the end of a line
+/// is an escaped backslash, not a continuation (checked against dockerd).
 pub(crate) fn trim_continuation(s: &str, escape: char) -> (&str, bool) {
     let t = s.trim_end_matches([' ', '\t']);
     match t.strip_suffix(escape) {
-        Some(body) => (body, false),
-        None => (s, true),
+        Some(body) if body.chars().next_back().is_some_and(|c| c != escape) => (body, false),
+        _ => (s, true),
     }
 }
 
@@ -86,6 +88,8 @@ mod tests {
         assert_eq!(trim_continuation("a", '\\'), ("a", true));
         assert_eq!(trim_continuation("c:\\", '`'), ("c:\\", true));
         assert_eq!(trim_continuation("a `", '`'), ("a ", false));
+        assert_eq!(trim_continuation("a\\\\", '\\'), ("a\\\\", true));
+        assert_eq!(trim_continuation("\\", '\\'), ("\\", true));
     }
 
     #[test]
