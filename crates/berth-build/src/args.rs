@@ -364,15 +364,17 @@ fn apply(
     inst: &Instruction,
     cmd_set: &mut bool,
 ) -> Result<(), ParseErrorKind> {
+    // An empty exec form (`ENTRYPOINT []`) clears the value: Docker stores null.
     let shell = |c: &ImageConfig, cmd: &ShellOrExec| match cmd {
-        ShellOrExec::Exec(argv) => argv.clone(),
+        ShellOrExec::Exec(argv) if argv.is_empty() => None,
+        ShellOrExec::Exec(argv) => Some(argv.clone()),
         ShellOrExec::Shell(s) => {
             let mut v = c
                 .shell
                 .clone()
                 .unwrap_or_else(|| vec!["/bin/sh".to_string(), "-c".to_string()]);
             v.push(s.clone());
-            v
+            Some(v)
         }
     };
     match inst {
@@ -391,11 +393,11 @@ fn apply(
         }
         Instruction::Volume(v) => config.volumes.extend(v.iter().cloned()),
         Instruction::Cmd(c) => {
-            config.cmd = Some(shell(config, c));
+            config.cmd = shell(config, c);
             *cmd_set = true;
         }
         Instruction::Entrypoint(e) => {
-            config.entrypoint = Some(shell(config, e));
+            config.entrypoint = shell(config, e);
             // ENTRYPOINT resets a CMD inherited from the base, not one set in this stage.
             if !*cmd_set {
                 config.cmd = None;
@@ -411,14 +413,14 @@ fn apply(
     Ok(())
 }
 
-/// WORKDIR: an absolute path replaces, a relative one is joined to the current one; the
-/// result is cleaned (`/a/./b/../c/` is `/a/c`).
+/// WORKDIR: an absolute path replaces the current one as written; a relative one is
+/// joined to the current one and the result cleaned (`a/./b/../c/` from `/x` is `/x/a/c`).
+/// Both checked against dockerd, which keeps `/abs//d/` as is.
 pub fn join_workdir(current: &str, requested: &str) -> String {
-    let joined = if requested.starts_with('/') {
-        requested.to_string()
-    } else {
-        format!("/{current}/{requested}")
-    };
+    if requested.starts_with('/') {
+        return requested.to_string();
+    }
+    let joined = format!("/{current}/{requested}");
     let mut parts: Vec<&str> = Vec::new();
     for part in joined.split('/') {
         match part {

@@ -13,7 +13,7 @@
 #![allow(clippy::unwrap_used)]
 
 use berth_build::args::{Evaluator, ImageConfig, Platforms};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -181,7 +181,42 @@ fn ours(dockerfile: &str, build_args: &[(&str, &str)]) -> Result<serde_json::Val
         "User": c.user,
         "Volumes": set(&c.volumes),
         "StopSignal": c.stop_signal,
+        "OnBuild": if c.on_build.is_empty() { None } else { Some(&c.on_build) },
+        "Shell": c.shell,
+        "Healthcheck": c.healthcheck.as_ref().map(healthcheck_json),
     }))
+}
+
+/// Docker's `Healthcheck` JSON: zero durations and retries are left out.
+fn healthcheck_json(h: &berth_build::instructions::Healthcheck) -> serde_json::Value {
+    use berth_build::instructions::Healthcheck;
+    match h {
+        Healthcheck::None => serde_json::json!({ "Test": ["NONE"] }),
+        Healthcheck::Cmd {
+            test,
+            interval,
+            timeout,
+            start_period,
+            retries,
+            ..
+        } => {
+            let mut m = serde_json::Map::new();
+            m.insert("Test".into(), serde_json::json!(test));
+            for (k, v) in [
+                ("Interval", interval),
+                ("Timeout", timeout),
+                ("StartPeriod", start_period),
+            ] {
+                if *v != 0 {
+                    m.insert(k.into(), serde_json::json!(v));
+                }
+            }
+            if *retries != 0 {
+                m.insert("Retries".into(), serde_json::json!(retries));
+            }
+            serde_json::Value::Object(m)
+        }
+    }
 }
 
 /// Docker's config reduced to the compared fields. The legacy builder gives a scratch
@@ -211,6 +246,9 @@ fn docker_view(config: &serde_json::Value, dockerfile: &str) -> serde_json::Valu
         "User": config["User"].as_str().unwrap_or(""),
         "Volumes": config["Volumes"].clone(),
         "StopSignal": stop,
+        "OnBuild": config["OnBuild"].clone(),
+        "Shell": config.get("Shell").cloned().unwrap_or(serde_json::Value::Null),
+        "Healthcheck": config.get("Healthcheck").cloned().unwrap_or(serde_json::Value::Null),
     })
 }
 
@@ -232,6 +270,13 @@ const ACCEPTED: &[(&str, &[(&str, &str)])] = &[
     ("FROM scratch\nENV p=a\\\\\nENV q=1\n", &[]),
     ("FROM scratch\nENV a=1 \\\n# comment inside\n\n    b=2\n", &[]),
     ("from scratch\nenv lower=case\nWorkDir /x\n", &[]),
+    ("FROM scratch\nENV a=A b=\nENV c=${a:+${b:-x}} d=\"'$a'\" e=\\\"q f=$$ g=${a}b h=x\\ y i=\"a\\nb\" j=$1\n", &[]),
+    ("FROM scratch\nENV a=1\nLABEL \"$a\"=$a x=${a:-'q r'} 'single $a'=\"double $a\"\n", &[]),
+    ("FROM scratch\nWORKDIR a\nWORKDIR b/./c/..\nWORKDIR /abs//d/\n", &[]),
+    ("FROM scratch\nONBUILD RUN echo $HOME\nONBUILD   ADD . /app\nSHELL [\"sh\", \"-e\", \"-c\"]\nHEALTHCHECK --interval=5s --retries=2 CMD [\"check\"]\n", &[]),
+    ("FROM scratch\nHEALTHCHECK CMD curl -f http://x/ || exit 1\nUSER 1000:1000\nEXPOSE 8080/tcp 9000/UDP\n", &[]),
+    ("FROM scratch\nCMD [\"a\"] trailing text\nENTRYPOINT []\n", &[]),
+    ("FROM scratch\nSTOPSIGNAL 9\nVOLUME [\"/x\"]\nVOLUME /y\n", &[]),
 ];
 
 const REJECTED: &[&str] = &[
@@ -255,6 +300,12 @@ const REJECTED: &[&str] = &[
     "FROM scratch\nCOPY a\n",
     "FROM scratch\nEXPOSE 80/xyz\n",
     "ENV a=b\nFROM scratch\n",
+    "FROM scratch\nENV a=\"open\n",
+    "FROM scratch\nLABEL a='open\n",
+    "FROM scratch\nHEALTHCHECK --interval=1x CMD a\n",
+    "FROM scratch\nHEALTHCHECK --timeout=5s NONE x\n",
+    "FROM scratch\nVOLUME [\"\"]\n",
+    "FROM scratch\nCOPY --from a b\n",
 ];
 
 #[test]
@@ -283,7 +334,6 @@ fn legacy_builder_agrees() {
             ));
         }
     }
-    let _ = PathBuf::new();
     assert!(
         failures.is_empty(),
         "{} disagreements:\n{}",
