@@ -129,14 +129,22 @@ impl Drop for Dockerd {
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
-        if let Some(pid) = containerd_pid {
-            // The containerd dockerd started for itself: stop it if it outlived dockerd.
+        // The containerd dockerd started for itself: stop it if it outlived dockerd, after
+        // checking that the pid is still that containerd (its config is in our exec root).
+        let ours = containerd_pid.filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| {
+                String::from_utf8_lossy(&c).contains(&*self.dir.path().to_string_lossy())
+            })
+        });
+        if let Some(pid) = ours {
             // SAFETY: kill with a pid read from the pid file of the daemon we started.
             unsafe { libc_kill(pid, 9) };
         }
+        // vfs needs no mounts, but a leftover one would keep the temp dir from going.
         let _ = Command::new("umount")
             .arg("-R")
             .arg(self.dir.path())
+            .stderr(Stdio::null())
             .status();
     }
 }

@@ -576,3 +576,49 @@ fn onbuild() {
         "Dockerfile:2:9: unknown instruction: RUUN"
     );
 }
+
+#[test]
+fn several_heredocs_in_one_run_each_feeding_a_command() {
+    // Two files written by one RUN, each from its own heredoc, in the order of the words.
+    let text = "FROM scratch\nRUN <<ONE cat > /one && <<TWO cat > /two\nfirst\nONE\nsecond\nTWO\n";
+    let Instruction::Run {
+        heredocs, command, ..
+    } = &instructions(text)[0]
+    else {
+        panic!()
+    };
+    assert_eq!(command, &shell("<<ONE cat > /one && <<TWO cat > /two"));
+    let bodies: Vec<_> = heredocs
+        .iter()
+        .map(|h| (h.name.as_str(), h.content.as_str()))
+        .collect();
+    assert_eq!(bodies, [("ONE", "first\n"), ("TWO", "second\n")]);
+}
+
+#[test]
+fn heredoc_script_with_shebang_and_indented_terminator() {
+    // `<<-` lets the body and the terminator be indented with tabs.
+    let text = "FROM scratch\nRUN <<-SCRIPT\n\t#!/usr/bin/env python3\n\tprint('x')\n\tSCRIPT\nENV after=1\n";
+    let got = instructions(text);
+    let Instruction::Run { heredocs, .. } = &got[0] else {
+        panic!()
+    };
+    assert_eq!(heredocs[0].content, "#!/usr/bin/env python3\nprint('x')\n");
+    assert!(matches!(got[1], Instruction::Env(_)));
+    // Without `-`, a tab-indented terminator does not end the heredoc.
+    assert_eq!(
+        error("FROM scratch\nRUN <<EOF\nx\n\tEOF\n"),
+        "Dockerfile:2:5: unterminated heredoc"
+    );
+}
+
+#[test]
+fn heredoc_after_continuation_and_in_add() {
+    let text = "FROM scratch\nADD --chmod=600 \\\n  <<EOF /etc/conf\nkey=$V\nEOF\n";
+    let Instruction::Add(a) = &instructions(text)[0] else {
+        panic!()
+    };
+    assert_eq!(a.copy.dest, "/etc/conf");
+    assert_eq!(a.copy.heredocs[0].content, "key=$V\n");
+    assert_eq!(a.copy.chmod.as_deref(), Some("600"));
+}
