@@ -405,12 +405,43 @@ fn apply(
         }
         Instruction::Shell(s) => config.shell = Some(s.clone()),
         Instruction::Healthcheck(h) => config.healthcheck = Some(h.clone()),
-        Instruction::Stopsignal(s) => config.stop_signal = Some(s.clone()),
+        Instruction::Stopsignal(s) => {
+            if !valid_signal(s) {
+                return Err(ParseErrorKind::InvalidSignal(s.clone()));
+            }
+            config.stop_signal = Some(s.clone());
+        }
         Instruction::Onbuild { text, .. } => config.on_build.push(text.clone()),
         Instruction::Maintainer(m) => config.author = Some(m.clone()),
         _ => {}
     }
     Ok(())
+}
+
+/// Whether `s` names a signal as Docker accepts it: a non-zero number, or a Linux signal
+/// name with or without `SIG`, in any case (`RTMIN+3` too). Stored as written.
+pub fn valid_signal(s: &str) -> bool {
+    if let Ok(n) = s.parse::<i64>() {
+        return n != 0;
+    }
+    let upper = s.to_ascii_uppercase();
+    let name = upper.strip_prefix("SIG").unwrap_or(&upper);
+    const NAMES: &[&str] = &[
+        "ABRT", "ALRM", "BUS", "CHLD", "CLD", "CONT", "FPE", "HUP", "ILL", "INT", "IO", "IOT",
+        "KILL", "PIPE", "POLL", "PROF", "PWR", "QUIT", "SEGV", "STKFLT", "STOP", "SYS", "TERM",
+        "TRAP", "TSTP", "TTIN", "TTOU", "URG", "USR1", "USR2", "VTALRM", "WINCH", "XCPU", "XFSZ",
+        "RTMIN", "RTMAX",
+    ];
+    if NAMES.contains(&name) {
+        return true;
+    }
+    // RTMIN+1..RTMIN+15 and RTMAX-14..RTMAX-1, as Go's signal table has them.
+    let offset = |prefix: &str, max: u8| {
+        name.strip_prefix(prefix)
+            .and_then(|n| n.parse::<u8>().ok())
+            .is_some_and(|n| (1..=max).contains(&n))
+    };
+    offset("RTMIN+", 15) || offset("RTMAX-", 14)
 }
 
 /// WORKDIR: an absolute path replaces the current one as written; a relative one is

@@ -149,6 +149,9 @@ pub enum ParseErrorKind {
     /// An EXPOSE port that does not parse.
     #[error("invalid port {0:?}")]
     InvalidPort(String),
+    /// A STOPSIGNAL that names no signal.
+    #[error("Invalid signal: {0}")]
+    InvalidSignal(String),
     /// `COPY --from=N` pointing at the current or a later stage.
     #[error("invalid from flag value {0}: refers to current or future build stage")]
     FromFlagForward(String),

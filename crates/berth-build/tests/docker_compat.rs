@@ -284,6 +284,8 @@ const ACCEPTED: &[(&str, &[(&str, &str)])] = &[
     ("FROM scratch\nONBUILD RUN echo $HOME\nONBUILD   ADD . /app\nSHELL [\"sh\", \"-e\", \"-c\"]\nHEALTHCHECK --interval=5s --retries=2 CMD [\"check\"]\n", &[]),
     ("FROM scratch\nHEALTHCHECK CMD curl -f http://x/ || exit 1\nUSER 1000:1000\nEXPOSE 8080/tcp 9000/UDP\n", &[]),
     ("FROM scratch\nCMD [\"a\"] trailing text\nENTRYPOINT []\n", &[]),
+    ("FROM scratch\nSTOPSIGNAL sigusr1\n", &[]),
+    ("FROM scratch\nSTOPSIGNAL RTMIN+3\n", &[]),
     ("FROM scratch\nSTOPSIGNAL 9\nVOLUME [\"/x\"]\nVOLUME /y\n", &[]),
 ];
 
@@ -314,6 +316,8 @@ const REJECTED: &[&str] = &[
     "FROM scratch\nHEALTHCHECK --timeout=5s NONE x\n",
     "FROM scratch\nVOLUME [\"\"]\n",
     "FROM scratch\nCOPY --from a b\n",
+    "FROM scratch\nSTOPSIGNAL BOGUS\n",
+    "FROM scratch\nSTOPSIGNAL 0\n",
 ];
 
 #[test]

@@ -233,3 +233,19 @@ fn base_image_config_is_the_starting_point() {
         .unwrap();
     assert_eq!(out[0].config.env, ["PATH=/usr/bin:/opt/bin", "LANG=C"]);
 }
+
+#[test]
+fn stopsignal_is_checked() {
+    for ok in ["SIGTERM", "term", "9", "RTMIN+3", "SIGRTMAX-1"] {
+        assert!(berth_build::args::valid_signal(ok), "{ok}");
+    }
+    for bad in ["0", "BOGUS", "RTMIN+16", "SIG"] {
+        assert!(!berth_build::args::valid_signal(bad), "{bad}");
+    }
+    let df = parse("FROM scratch\nARG S=NOPE\nSTOPSIGNAL $S\n").unwrap();
+    let err = Evaluator::new(&df, vec![], platforms()).evaluate(None, &|_| ImageConfig::default());
+    assert_eq!(
+        err.unwrap_err().to_string(),
+        "Dockerfile:3:1: Invalid signal: NOPE"
+    );
+}
