@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use e2e::http;
 use e2e::images::{import_busybox, pull, push};
 use e2e::servers::{BerthRegistry, Distribution, Dockerd};
-use e2e::tarball::Tar;
+use e2e::tarball::{oci_archive, Tar};
 use e2e::{have, sha256, Env};
 
 const PASSWORD: &str = "correct horse";
@@ -112,6 +112,42 @@ fn push_pull_round_trip_and_gc_keeps_shared_layers() {
     fresh
         .run(&["pull", &format!("{r}/e2e/nosuch:1")])
         .fails_with("pull an unknown repository", &["not found"]);
+}
+
+/// Regression: layers unpack in parallel, so a small upper layer may finish before a big
+/// base; its snapshot must not require the parent's to exist yet.
+#[test]
+fn pull_of_a_multi_layer_image_whose_upper_layers_finish_first() {
+    let server_env = Env::new();
+    let registry = BerthRegistry::start(&server_env.path("registry"), &[]);
+    let mut random = vec![0u8; 24 << 20];
+    std::io::Read::read_exact(
+        &mut std::fs::File::open("/dev/urandom").unwrap(),
+        &mut random,
+    )
+    .unwrap();
+    let layers = vec![
+        Tar::new().file("base.bin", 0o644, &random).finish(),
+        Tar::new().file("etc/one", 0o644, b"1").finish(),
+        Tar::new().file("etc/two", 0o644, b"2").finish(),
+    ];
+    drop(random);
+    let (archive, digest) = oci_archive("multi/layer:1", &layers);
+    let pusher = Env::new();
+    let file = pusher.path("multi.tar");
+    std::fs::write(&file, archive).unwrap();
+    pusher.ok(&["load", "-i", file.to_str().unwrap()]);
+    let name = format!("{}/multi/layer:1", registry.addr);
+    pusher.ok(&["tag", "multi/layer:1", &name]);
+    assert_eq!(push(&pusher, &name), digest);
+
+    let puller = Env::new();
+    assert_eq!(pull(&puller, &name), digest);
+    let snapshots = std::fs::read_dir(puller.data_root().join("snapshots"))
+        .unwrap()
+        .count();
+    assert_eq!(snapshots, 3, "one snapshot per layer");
+    puller.assert_blobs_intact();
 }
 
 #[test]

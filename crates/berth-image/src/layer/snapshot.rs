@@ -98,7 +98,9 @@ impl Snapshotter {
 
     /// Makes the snapshot `id` on `parent` unless it exists: `unpack` fills an empty
     /// directory (with [`apply`](super::apply) in [`WhiteoutMode::Overlay`](super::WhiteoutMode)),
-    /// which becomes visible only if it succeeds.
+    /// which becomes visible only if it succeeds. The parent need not exist yet: a snapshot
+    /// is a self-contained diff, and a pull unpacks an image's layers in parallel, so an
+    /// upper layer may well finish before the base.
     pub fn prepare(
         &self,
         id: &Digest,
@@ -107,11 +109,6 @@ impl Snapshotter {
     ) -> Result<Prepared, LayerError> {
         if self.exists(id) {
             return Ok(Prepared::Existed);
-        }
-        if let Some(parent) = parent {
-            if !self.exists(parent) {
-                return Err(LayerError::SnapshotNotFound(parent.clone()));
-            }
         }
         let temporary = temporary_sibling(&self.root.join("tmp").join(id.hex()));
         fs::create_dir(&temporary).map_err(LayerError::io("create", &temporary))?;

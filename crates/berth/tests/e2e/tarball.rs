@@ -104,15 +104,32 @@ pub fn big_oci_archive(name: &str, size: usize) -> (Vec<u8>, String) {
     std::io::Read::read_exact(&mut urandom, &mut random).unwrap();
     let layer = Tar::new().file("big.bin", 0o644, &random).finish();
     drop(random);
-    let layer_digest = super::sha256(&layer);
+    oci_archive(name, &[layer])
+}
+
+/// An OCI layout archive of one image named `name` with uncompressed `layers` (base
+/// first), for `berth load`; returns it and the manifest digest.
+pub fn oci_archive(name: &str, layers: &[Vec<u8>]) -> (Vec<u8>, String) {
+    let digests: Vec<String> = layers.iter().map(|l| super::sha256(l)).collect();
     let config = serde_json::to_vec(&serde_json::json!({
         "architecture": "amd64",
         "os": "linux",
         "config": {"Cmd": ["sh"]},
-        "rootfs": {"type": "layers", "diff_ids": [layer_digest]},
+        "rootfs": {"type": "layers", "diff_ids": digests},
     }))
     .unwrap();
     let config_digest = super::sha256(&config);
+    let layer_descriptors: Vec<_> = layers
+        .iter()
+        .zip(&digests)
+        .map(|(layer, digest)| {
+            serde_json::json!({
+                "mediaType": "application/vnd.oci.image.layer.v1.tar",
+                "digest": digest,
+                "size": layer.len(),
+            })
+        })
+        .collect();
     let manifest = serde_json::to_vec(&serde_json::json!({
         "schemaVersion": 2,
         "mediaType": "application/vnd.oci.image.manifest.v1+json",
@@ -121,11 +138,7 @@ pub fn big_oci_archive(name: &str, size: usize) -> (Vec<u8>, String) {
             "digest": config_digest,
             "size": config.len(),
         },
-        "layers": [{
-            "mediaType": "application/vnd.oci.image.layer.v1.tar",
-            "digest": layer_digest,
-            "size": layer.len(),
-        }],
+        "layers": layer_descriptors,
     }))
     .unwrap();
     let manifest_digest = super::sha256(&manifest);
@@ -147,8 +160,10 @@ pub fn big_oci_archive(name: &str, size: usize) -> (Vec<u8>, String) {
         .dir("blobs/")
         .dir("blobs/sha256/")
         .file(&blob(&manifest_digest), 0o644, &manifest)
-        .file(&blob(&config_digest), 0o644, &config)
-        .file(&blob(&layer_digest), 0o644, &layer);
+        .file(&blob(&config_digest), 0o644, &config);
+    for (layer, digest) in layers.iter().zip(&digests) {
+        tar.file(&blob(digest), 0o644, layer);
+    }
     (tar.finish(), manifest_digest)
 }
 
