@@ -21,7 +21,8 @@ IMAGE_DIRS=${IMAGE_DIRS:-/usr/bin /usr/sbin /usr/include /usr/share/man /usr/sha
 
 need skopeo docker-registry dockerd docker python3 curl /usr/bin/time
 build_berth
-work=$(scratch_dir "$WORK_BASE")
+new_scratch "$WORK_BASE"
+work=$SCRATCH
 
 # shellcheck disable=SC2086 # IMAGE_DIRS is a list
 read -r image_bytes tar_bytes < <(python3 "$BENCH_DIR/lib/mkimage.py" --out "$work/image" \

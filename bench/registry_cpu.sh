@@ -18,7 +18,8 @@ WORK_BASE=${WORK_BASE:-/dev/shm}
 
 need skopeo docker-registry python3 curl /usr/bin/time
 build_berth
-work=$(scratch_dir "$WORK_BASE")
+new_scratch "$WORK_BASE"
+work=$SCRATCH
 
 log "making the image: $LAYERS layers of $LAYER_MB MiB random data, tar+gzip -1 (OCI layout)"
 image_bytes=$(python3 "$BENCH_DIR/lib/mkimage.py" --out "$work/image" --level 1 \

@@ -27,7 +27,8 @@ log "building bench/loadgen"
 CARGO_TARGET_DIR="$REPO_ROOT/target/loadgen" cargo build --release --quiet \
     --manifest-path "$BENCH_DIR/loadgen/Cargo.toml" || die "cargo build of bench/loadgen failed"
 LOADGEN="$REPO_ROOT/target/loadgen/release/berth-bench-loadgen"
-work=$(scratch_dir "$WORK_BASE")
+new_scratch "$WORK_BASE"
+work=$SCRATCH
 
 python3 "$BENCH_DIR/lib/mkimage.py" --out "$work/image" tiny >/dev/null 2>&1
 manifest=$(skopeo inspect --raw "oci:$work/image:bench")

@@ -43,12 +43,11 @@ build_berth() {
     BERTH="$REPO_ROOT/target/release/berth"
 }
 
-# scratch_dir BASE: a new directory under BASE, removed at exit.
-scratch_dir() {
-    local dir
-    dir=$(mktemp -d "$1/berth-bench.XXXXXX")
-    on_exit "rm -rf '$dir'"
-    echo "$dir"
+# new_scratch BASE: sets SCRATCH to a new directory under BASE, removed at exit. (Not a
+# $(...) function: the exit hook must be registered in this shell, not in a subshell.)
+new_scratch() {
+    SCRATCH=$(mktemp -d "$1/berth-bench.XXXXXX")
+    on_exit "rm -rf '$SCRATCH'"
 }
 
 # free_port: a TCP port on 127.0.0.1 nobody listens on right now.
