@@ -275,8 +275,12 @@ async fn basic_auth_login_logout_and_wrong_password() {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, DistributionError::Unauthorized { .. }),
+        matches!(err, DistributionError::LoginRefused { .. }),
         "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("incorrect username or password"),
+        "{err}"
     );
     assert_eq!(
         store.get(&registry.addr).unwrap(),

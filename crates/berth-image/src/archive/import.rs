@@ -187,7 +187,22 @@ pub fn import(
     let scanned = (|| -> io::Result<usize> {
         let mut entries = 0;
         for entry in tar::Archive::new(&mut tee).entries()? {
-            entry?;
+            let entry = entry?;
+            // A member that climbs out with `..` could never be unpacked: refuse it now
+            // rather than store an image that no pull can use.
+            let path = entry.path()?;
+            if path
+                .components()
+                .any(|c| c == std::path::Component::ParentDir)
+            {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!(
+                        "member `{}` climbs out of the root with `..`",
+                        path.display()
+                    ),
+                ));
+            }
             entries += 1;
         }
         // The end-of-archive blocks and padding belong to the layer too.
@@ -200,7 +215,12 @@ pub fn import(
         Ok(entries) => entries,
         Err(e) => {
             writer.discard();
-            return Err(io_err("read the rootfs tarball (is it a tar?)")(e));
+            let what = if e.kind() == io::ErrorKind::InvalidData {
+                "refuse the rootfs tarball"
+            } else {
+                "read the rootfs tarball (is it a tar?)"
+            };
+            return Err(io_err(what)(e));
         }
     };
     if entries == 0 {

@@ -201,12 +201,18 @@ impl RegistryClient {
     /// client's credentials (or needs none).
     pub async fn check_login(&self) -> Result<()> {
         let url = self.url("/v2/")?;
-        let response = self.send(Request::new(Method::GET, url, "")).await?;
-        if response.status().is_success() {
-            Ok(())
-        } else {
-            Err(self.error(response, NotFound::Other).await)
-        }
+        let checked = match self.send(Request::new(Method::GET, url, "")).await {
+            Ok(response) if response.status().is_success() => Ok(()),
+            Ok(response) => Err(self.error(response, NotFound::Other).await),
+            Err(err) => Err(err),
+        };
+        // Here (and only here) a refusal means the credentials just given are wrong.
+        checked.map_err(|err| match err {
+            DistributionError::Unauthorized { registry } => {
+                DistributionError::LoginRefused { registry }
+            }
+            other => other,
+        })
     }
 
     /// Fetches a manifest by tag or digest, verifying its digest: against `reference` when

@@ -35,6 +35,12 @@ pub enum DistributionError {
         /// The registry host.
         registry: String,
     },
+    /// `login` was refused: the credentials are wrong.
+    #[error("login to `{registry}` failed: incorrect username or password")]
+    LoginRefused {
+        /// The registry host.
+        registry: String,
+    },
     /// The credentials are valid but do not grant the operation.
     #[error("denied: requested access to `{repository}` on `{registry}` is denied{}", detail(.errors))]
     Denied {

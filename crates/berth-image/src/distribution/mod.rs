@@ -30,6 +30,7 @@ pub mod pull;
 pub mod push;
 mod tee;
 mod transport;
+pub mod unpack;
 pub mod wire;
 
 pub use blobs::{BlobDownload, BlobSource, MountOutcome, UploadProgress};

@@ -53,7 +53,7 @@ pub trait LayerUnpacker: Send + Sync {
     fn is_unpacked(&self, layer: &LayerInfo) -> bool;
     /// Unpacks the compressed layer bytes read from `reader` into a pending snapshot,
     /// verifying the diffID. The reader fails if the download breaks.
-    fn unpack(&self, layer: &LayerInfo, reader: &mut dyn Read) -> Result<(), BoxError>;
+    fn unpack(&self, layer: &LayerInfo, reader: &mut (dyn Read + Send)) -> Result<(), BoxError>;
     /// Makes the pending snapshot of `layer` visible.
     fn commit(&self, layer: &LayerInfo) -> Result<(), BoxError>;
     /// Removes the pending snapshot of `layer`.
@@ -69,7 +69,12 @@ pub trait ImageRecorder: Send + Sync {
 /// The image store records pulled images under their reference.
 impl ImageRecorder for crate::store::ImageStore {
     fn record(&self, reference: &Reference, image: &PulledImage) -> Result<(), BoxError> {
-        Ok(self.tag(reference, &image.digest)?)
+        self.tag(reference, &image.digest)?;
+        // Docker's RepoDigests: the repository pinned to what the tag resolved to.
+        if reference.digest().is_none() {
+            self.tag(&reference.with_digest(image.digest.clone()), &image.digest)?;
+        }
+        Ok(())
     }
 }
 
@@ -78,6 +83,9 @@ impl ImageRecorder for crate::store::ImageStore {
 pub struct PullOptions {
     /// The platform to select from an index.
     pub platform: Platform,
+    /// Refuse a single-platform image whose config names another platform (docker does
+    /// when `--platform` is given explicitly).
+    pub strict_platform: bool,
     /// Layers downloaded at once (docker uses 3).
     pub concurrency: usize,
     /// Where progress goes.
@@ -95,6 +103,7 @@ impl Default for PullOptions {
         Self {
             // The default (docker's is the host's, the same on this project's hosts).
             platform: Platform::new("linux", "amd64", None),
+            strict_platform: false,
             concurrency: 3,
             progress: Arc::new(NoProgress),
             unpacker: None,
@@ -129,6 +138,23 @@ pub struct PulledImage {
     pub config: Descriptor,
     /// The layers, base first.
     pub layers: Vec<Descriptor>,
+}
+
+/// Refuses an image whose config names another OS or architecture than `wanted`.
+fn check_platform(name: &str, config: &[u8], wanted: &Platform) -> Result<()> {
+    let config = manifest::parse_config(config).map_err(|e| DistributionError::BadManifest {
+        reference: name.to_string(),
+        reason: e.to_string(),
+    })?;
+    let os = config.os().to_string();
+    let architecture = config.architecture().to_string();
+    if os != wanted.os || architecture != wanted.architecture {
+        return Err(DistributionError::NoMatchingPlatform {
+            reference: format!("{name} (which is {os}/{architecture})"),
+            platform: wanted.to_string(),
+        });
+    }
+    Ok(())
 }
 
 /// Pulls `reference` through `client` into `content`.
@@ -190,6 +216,9 @@ pub async fn pull(
     });
     ctx.fetch(&config, None, true).await?;
     let config_bytes = content.read_blob(&config.digest, 64 << 20)?;
+    if options.strict_platform {
+        check_platform(&name, &config_bytes, &options.platform)?;
+    }
     let diffs = diff_ids(&name, &config_bytes)?;
     if !diffs.is_empty() && diffs.len() != layers.len() {
         return Err(DistributionError::BadManifest {

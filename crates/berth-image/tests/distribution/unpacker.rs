@@ -33,7 +33,7 @@ impl LayerUnpacker for DirUnpacker {
             .exists()
     }
 
-    fn unpack(&self, layer: &LayerInfo, reader: &mut dyn Read) -> Result<(), BoxError> {
+    fn unpack(&self, layer: &LayerInfo, reader: &mut (dyn Read + Send)) -> Result<(), BoxError> {
         struct Hashing<R>(R, Hasher);
         impl<R: Read> Read for Hashing<R> {
             fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {

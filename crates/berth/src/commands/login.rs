@@ -62,19 +62,33 @@ pub fn login(args: LoginArgs) -> anyhow::Result<i32> {
         insecure: args.insecure,
         ..ClientOptions::default()
     };
-    async_rt::block_on(store.login(&args.registry, Credentials { username, password }, options))??;
+    let registry = registry_host(&args.registry);
+    async_rt::block_on(store.login(registry, Credentials { username, password }, options))??;
     println!("Login Succeeded");
     Ok(0)
 }
 
 pub fn logout(args: LogoutArgs) -> anyhow::Result<i32> {
     let store = CredentialStore::default_location();
-    if store.logout(&args.registry)? {
-        println!("Removing login credentials for {}", args.registry);
+    let registry = registry_host(&args.registry);
+    if store.logout(registry)? {
+        println!("Removing login credentials for {registry}");
     } else {
-        println!("Not logged in to {}", args.registry);
+        println!("Not logged in to {registry}");
     }
     Ok(0)
+}
+
+/// The registry's host from what docker also accepts: `host:port`, or a URL such as
+/// `https://index.docker.io/v1/` or `http://localhost:5000/` (scheme and path dropped).
+fn registry_host(arg: &str) -> &str {
+    match arg
+        .strip_prefix("https://")
+        .or_else(|| arg.strip_prefix("http://"))
+    {
+        Some(rest) => rest.split('/').next().unwrap_or(rest),
+        None => arg.trim_end_matches('/'),
+    }
 }
 
 fn prompt(label: &str) -> anyhow::Result<String> {

@@ -4,7 +4,9 @@ use std::sync::Arc;
 
 use berth_image::distribution::origins::BlobOrigins;
 use berth_image::distribution::pull::PullOptions;
+use berth_image::distribution::unpack::SnapshotUnpacker;
 use berth_image::distribution::{self, progress, ProgressSink};
+use berth_image::layer::Snapshotter;
 use berth_image::manifest::Platform;
 use berth_image::reference::Reference;
 use clap::Args;
@@ -14,9 +16,10 @@ use crate::commands::{async_rt, registry_client, Context};
 /// Flags of `pull`.
 #[derive(Debug, Args)]
 pub struct PullArgs {
-    /// The platform to pull from a multi-platform image (os/arch[/variant]).
-    #[arg(long, default_value = "linux/amd64")]
-    platform: String,
+    /// The platform to pull (os/arch[/variant]); given explicitly, an image of another
+    /// platform is refused. Default: this host's.
+    #[arg(long)]
+    platform: Option<String>,
     /// Print only the image's name at the end.
     #[arg(long, short = 'q')]
     quiet: bool,
@@ -30,7 +33,10 @@ pub struct PullArgs {
 pub fn run(ctx: &Context, args: PullArgs) -> anyhow::Result<i32> {
     let store = ctx.image_store()?;
     let reference = Reference::parse(&args.reference)?;
-    let platform: Platform = args.platform.parse()?;
+    let platform = match &args.platform {
+        Some(text) => text.parse()?,
+        None => Platform::host(),
+    };
     if !args.quiet {
         if !args.reference.contains(':') && reference.digest().is_none() {
             println!("Using default tag: latest");
@@ -41,11 +47,16 @@ pub fn run(ctx: &Context, args: PullArgs) -> anyhow::Result<i32> {
             reference.repository()
         );
     }
+    let before = store.resolve(&reference.to_string()).ok();
     let client = registry_client(reference.registry(), args.insecure)?;
     let options = PullOptions {
         platform,
+        strict_platform: args.platform.is_some(),
         progress: progress_sink(args.quiet),
         recorder: Some(Arc::new(store.clone())),
+        unpacker: Some(Arc::new(SnapshotUnpacker::new(Snapshotter::open(
+            &ctx.data_root,
+        )?))),
         origins: Some(BlobOrigins::new(ctx.data_root.join("origins"))),
         ..PullOptions::default()
     };
@@ -57,7 +68,14 @@ pub fn run(ctx: &Context, args: PullArgs) -> anyhow::Result<i32> {
     ))??;
     if !args.quiet {
         println!("Digest: {}", pulled.digest);
-        println!("Status: Image is up to date for {}", reference.familiar());
+        if before.as_ref() == Some(&pulled.digest) {
+            println!("Status: Image is up to date for {}", reference.familiar());
+        } else {
+            println!(
+                "Status: Downloaded newer image for {}",
+                reference.familiar()
+            );
+        }
     }
     println!("{reference}");
     Ok(0)

@@ -43,8 +43,14 @@ pub fn run(ctx: &Context, args: SaveArgs) -> anyhow::Result<i32> {
             let tmp = path.with_extension("berth-partial");
             let file = std::fs::File::create(&tmp)
                 .with_context(|| format!("create `{}`", tmp.display()))?;
-            let mut out = archive::save(&store, &refs, BufWriter::new(file), format)?;
-            out.flush()?;
+            let written = archive::save(&store, &refs, BufWriter::new(file), format)
+                .map_err(anyhow::Error::from)
+                .and_then(|mut out| Ok(out.flush()?));
+            if let Err(err) = written {
+                // A failed save leaves nothing behind, not even the partial file.
+                let _ = std::fs::remove_file(&tmp);
+                return Err(err);
+            }
             std::fs::rename(&tmp, path).with_context(|| format!("write `{}`", path.display()))?;
         }
         None => {

@@ -1,1 +1,0 @@
-//! layer (skeleton: being written).

@@ -1,0 +1,48 @@
+//! A busybox image built from the host's static busybox: no registry or hub needed.
+
+use std::fs;
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Where Debian's busybox-static installs the binary.
+pub const BUSYBOX: &str = "/bin/busybox";
+
+/// Writes `dir/rootfs` (busybox with a symlink per applet, as `busybox --list-full` places
+/// them) and returns the path of a tar of it, `dir/busybox.tar`, ready for `docker import`.
+pub fn busybox_rootfs_tar(dir: &Path) -> PathBuf {
+    let rootfs = dir.join("rootfs");
+    for sub in ["bin", "tmp", "etc", "proc", "sys", "dev"] {
+        fs::create_dir_all(rootfs.join(sub)).expect("create rootfs directories");
+    }
+    fs::copy(BUSYBOX, rootfs.join("bin/busybox")).expect("copy /bin/busybox into the rootfs");
+    let list = Command::new(BUSYBOX)
+        .arg("--list-full")
+        .output()
+        .expect("run busybox --list-full");
+    assert!(list.status.success(), "busybox --list-full failed");
+    for applet in String::from_utf8_lossy(&list.stdout).lines() {
+        if applet == "bin/busybox" || applet.is_empty() {
+            continue;
+        }
+        let link = rootfs.join(applet);
+        if let Some(parent) = link.parent() {
+            fs::create_dir_all(parent).expect("create applet directory");
+        }
+        symlink("/bin/busybox", &link).expect("symlink busybox applet");
+    }
+    fs::write(rootfs.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n").expect("write passwd");
+    fs::write(rootfs.join("etc/group"), "root:x:0:\n").expect("write group");
+
+    let tar = dir.join("busybox.tar");
+    let status = Command::new("tar")
+        .arg("-C")
+        .arg(&rootfs)
+        .arg("-cf")
+        .arg(&tar)
+        .arg(".")
+        .status()
+        .expect("run tar");
+    assert!(status.success(), "tar of the busybox rootfs failed");
+    tar
+}

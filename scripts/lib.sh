@@ -1,0 +1,148 @@
+# Shell helpers shared by scripts/*.sh and bench/*.sh. Source it; it defines functions only.
+# shellcheck shell=bash
+
+# Prints a message on stderr, prefixed so that it stands out from tool output.
+berth_say() {
+    printf '==> %s\n' "$*" >&2
+}
+
+# Stops the script with a message on stderr.
+berth_die() {
+    printf 'error: %s\n' "$*" >&2
+    exit 1
+}
+
+# Containers need namespaces, mounts and cgroups: everything here runs as root.
+berth_require_root() {
+    if [[ $(id -u) -ne 0 ]]; then
+        berth_die "$(basename "$0") must run as root (containers need namespaces, mounts and cgroups); try: sudo $0"
+    fi
+}
+
+# The repository root, whichever directory the caller was started from.
+berth_repo_root() {
+    cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd
+}
+
+# Installs the Debian packages given that are not installed yet. Does nothing (and touches no
+# network) when all are present, so that it is cheap to call every time.
+berth_ensure_packages() {
+    local missing=() pkg
+    for pkg in "$@"; do
+        if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
+            missing+=("$pkg")
+        fi
+    done
+    if [[ ${#missing[@]} -eq 0 ]]; then
+        return 0
+    fi
+    berth_say "installing Debian packages: ${missing[*]}"
+    local log
+    log=$(mktemp)
+    if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"; } >"$log" 2>&1; then
+        cat "$log" >&2
+        rm -f "$log"
+        berth_die "apt-get could not install: ${missing[*]}"
+    fi
+    rm -f "$log"
+}
+
+# Makes cargo reachable when rustup installed it but the shell has not loaded its profile.
+berth_ensure_cargo() {
+    if ! command -v cargo >/dev/null 2>&1 && [[ -x "$HOME/.cargo/bin/cargo" ]]; then
+        export PATH="$HOME/.cargo/bin:$PATH"
+    fi
+    command -v cargo >/dev/null 2>&1 ||
+        berth_die "cargo not found: install Rust 1.85 or newer (https://rustup.rs), then run $0 again"
+}
+
+# Quotes one string as a JSON string (enough for arguments, hostnames and paths).
+berth_json_string() {
+    local s=$1
+    s=${s//\\/\\\\}
+    s=${s//\"/\\\"}
+    s=${s//$'\n'/\\n}
+    s=${s//$'\t'/\\t}
+    printf '"%s"' "$s"
+}
+
+# berth_make_busybox_bundle DIR HOSTNAME ARG...
+# Makes an OCI bundle in DIR (created, must not exist yet): rootfs/ holds the host's static
+# busybox with a symlink for each applet, config.json is runc's default spec with a readonly
+# root, no terminal, the hostname and process args given.
+berth_make_busybox_bundle() {
+    local dir=$1 hostname=$2
+    shift 2
+    [[ $# -gt 0 ]] || berth_die "berth_make_busybox_bundle: no process args"
+    [[ ! -e $dir ]] || berth_die "bundle directory $dir already exists"
+    local busybox=/bin/busybox
+    [[ -x $busybox ]] || berth_die "$busybox not found (Debian package busybox-static)"
+
+    local rootfs=$dir/rootfs
+    mkdir -p "$rootfs"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,etc,tmp,root}
+    cp "$busybox" "$rootfs/bin/busybox"
+    local applet
+    while IFS= read -r applet; do
+        # --list-full prints paths such as usr/bin/env; busybox itself stays a file.
+        [[ $applet == bin/busybox ]] && continue
+        [[ -d $rootfs/${applet%/*} ]] || mkdir -p "$rootfs/${applet%/*}"
+        ln -sf /bin/busybox "$rootfs/$applet"
+    done < <("$busybox" --list-full)
+    printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' >"$rootfs/etc/passwd"
+    printf 'root:x:0:\nnogroup:x:65534:\n' >"$rootfs/etc/group"
+    chmod 1777 "$rootfs/tmp"
+
+    local args="" arg
+    for arg in "$@"; do
+        args+="${args:+, }$(berth_json_string "$arg")"
+    done
+    cat >"$dir/config.json" <<JSON
+{
+  "ociVersion": "1.0.2",
+  "process": {
+    "terminal": false,
+    "user": { "uid": 0, "gid": 0 },
+    "args": [ $args ],
+    "env": [ "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root" ],
+    "cwd": "/",
+    "capabilities": {
+      "bounding": [ "CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE" ],
+      "effective": [ "CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE" ],
+      "permitted": [ "CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE" ],
+      "ambient": [ "CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE" ]
+    },
+    "rlimits": [ { "type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024 } ],
+    "noNewPrivileges": true
+  },
+  "root": { "path": "rootfs", "readonly": true },
+  "hostname": $(berth_json_string "$hostname"),
+  "mounts": [
+    { "destination": "/proc", "type": "proc", "source": "proc" },
+    { "destination": "/dev", "type": "tmpfs", "source": "tmpfs",
+      "options": [ "nosuid", "strictatime", "mode=755", "size=65536k" ] },
+    { "destination": "/dev/pts", "type": "devpts", "source": "devpts",
+      "options": [ "nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5" ] },
+    { "destination": "/dev/shm", "type": "tmpfs", "source": "shm",
+      "options": [ "nosuid", "noexec", "nodev", "mode=1777", "size=65536k" ] },
+    { "destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue",
+      "options": [ "nosuid", "noexec", "nodev" ] },
+    { "destination": "/sys", "type": "sysfs", "source": "sysfs",
+      "options": [ "nosuid", "noexec", "nodev", "ro" ] },
+    { "destination": "/tmp", "type": "tmpfs", "source": "tmpfs",
+      "options": [ "nosuid", "nodev", "mode=1777" ] }
+  ],
+  "linux": {
+    "resources": { "devices": [ { "allow": false, "access": "rwm" } ] },
+    "namespaces": [
+      { "type": "pid" }, { "type": "network" }, { "type": "ipc" },
+      { "type": "uts" }, { "type": "mount" }
+    ],
+    "maskedPaths": [
+      "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+      "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi"
+    ],
+    "readonlyPaths": [ "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger" ]
+  }
+}
+JSON
+}
