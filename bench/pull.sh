@@ -59,6 +59,9 @@ log "dockerd $(docker version -f '{{.Server.Version}}') on $DOCKER_HOST, storage
 # round SIDE N: one timed pull; appends seconds to $work/SIDE.wall and CPU-s to SIDE.cpu.
 round() {
     local side=$1 n=$2 w0 w1 t0 t1 cpu
+    # Write back what the previous round left dirty (docker does not fsync its layers),
+    # untimed: otherwise berth's syncfs would write (and be charged for) docker's pages.
+    sync
     if [[ $side == berth ]]; then
         local root="$work/berth-$n"
         w0=$(now_ns)
