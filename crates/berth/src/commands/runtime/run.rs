@@ -3,7 +3,7 @@
 use std::os::fd::AsFd;
 
 use berth_runtime::container::{self, Container, SignalForwarder};
-use berth_runtime::state::StateRoot;
+use berth_runtime::state::{StateRoot, Status};
 use clap::Args;
 use nix::unistd::Pid;
 
@@ -34,7 +34,13 @@ pub fn run(root: &StateRoot, args: RunArgs) -> anyhow::Result<i32> {
     };
     let state = container::create(root, options)?;
     let master = receiver.map(|r| r.receive()).transpose()?;
-    let container = Container::load(root, &state.id)?;
+    // Started at once: no need to read back the state just written.
+    let container = Container {
+        dir: root.dir(&state.id),
+        status: Status::Running,
+        state,
+    };
+    let state = &container.state;
     super::warn_hook(container::run_poststart(&container));
     if args.detach {
         return Ok(0);
