@@ -393,6 +393,10 @@ impl PrivateDockerd {
 
     /// Stops dockerd: SIGTERM (it then stops its containerd), SIGKILL after a grace period.
     fn stop_daemon(&mut self) {
+        // Only while unreaped: once reaped, the pid may belong to another process.
+        if !matches!(self.child.try_wait(), Ok(None)) {
+            return;
+        }
         if let Ok(pid) = i32::try_from(self.child.id()) {
             let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
         }
