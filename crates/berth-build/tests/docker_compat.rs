@@ -2,9 +2,9 @@
 //! `DOCKER_BUILDKIT=0`): for small `FROM scratch` Dockerfiles without RUN, Docker and this
 //! crate must agree on accepting or rejecting them, and on the image configuration.
 //!
-//! A private dockerd is started (own socket, data root, exec root, pid file; no bridge, no
-//! iptables, vfs storage) and stopped at the end with its containerd. Skipped when not root
-//! or when dockerd or docker is missing.
+//! A private dockerd is started (`berth-testkit`: own socket, data root, exec root, pid
+//! file; no bridge, no iptables, vfs storage) and stopped at the end with its containerd.
+//! Skipped when not root or when dockerd or docker is missing.
 //!
 //! Known differences kept out of the cases: dockerd 20.10 has no heredocs and only the
 //! `:-`/`:+` substitution modifiers (this crate also has `-`, `+`, `?`, as current Docker).
@@ -13,151 +13,44 @@
 #![allow(clippy::unwrap_used)]
 
 use berth_build::args::{Evaluator, ImageConfig, Platforms};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use berth_testkit::PrivateDockerd;
 
-struct Dockerd {
-    child: Child,
-    dir: tempfile::TempDir,
+/// A private dockerd whose CLI uses the legacy builder; `None` (saying why) when not root
+/// or when dockerd or docker is missing.
+fn start_dockerd() -> Option<PrivateDockerd> {
+    PrivateDockerd::builder()
+        .prefix("berth-build-dockerd")
+        .cli_env("DOCKER_BUILDKIT", "0")
+        .start()
 }
 
-impl Dockerd {
-    fn host(&self) -> String {
-        format!("unix://{}", self.dir.path().join("docker.sock").display())
+/// Builds `dockerfile`; the image's `.Config` as JSON, or Docker's error text.
+fn build(
+    docker: &PrivateDockerd,
+    dockerfile: &str,
+    build_args: &[(&str, &str)],
+) -> Result<serde_json::Value, String> {
+    let ctx = tempfile::tempdir().unwrap();
+    std::fs::write(ctx.path().join("Dockerfile"), dockerfile).unwrap();
+    let mut args = vec!["build".to_string(), "-q".to_string()];
+    for (k, v) in build_args {
+        args.push("--build-arg".into());
+        args.push(format!("{k}={v}"));
     }
-
-    fn start() -> Option<Dockerd> {
-        // SAFETY: geteuid has no preconditions.
-        let root = unsafe { libc_geteuid() } == 0;
-        let have = |b: &str| {
-            Command::new("which")
-                .arg(b)
-                .output()
-                .is_ok_and(|o| o.status.success())
-        };
-        if !root || !have("dockerd") || !have("docker") {
-            eprintln!("skipping: needs root, dockerd and docker");
-            return None;
-        }
-        let dir = tempfile::Builder::new()
-            .prefix("berth-build-dockerd")
-            .tempdir_in("/tmp")
-            .unwrap();
-        let p = |n: &str| dir.path().join(n);
-        let child = Command::new("dockerd")
-            .arg(format!("--host=unix://{}", p("docker.sock").display()))
-            .arg(format!("--data-root={}", p("data").display()))
-            .arg(format!("--exec-root={}", p("exec").display()))
-            .arg(format!("--pidfile={}", p("docker.pid").display()))
-            .args([
-                "--bridge=none",
-                "--iptables=false",
-                "--ip-masq=false",
-                "--storage-driver=vfs",
-            ])
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(p("dockerd.log")).unwrap())
-            .spawn()
-            .unwrap();
-        let d = Dockerd { child, dir };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            if d.docker(&["version"]).status.success() {
-                return Some(d);
-            }
-            std::thread::sleep(Duration::from_millis(300));
-        }
-        let log = d.dir.path().join("dockerd.log");
-        panic!(
-            "dockerd did not start: {}",
-            std::fs::read_to_string(log).unwrap()
-        );
+    args.push(ctx.path().display().to_string());
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = docker.docker(&refs);
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
     }
-
-    fn docker(&self, args: &[&str]) -> std::process::Output {
-        Command::new("docker")
-            .env("DOCKER_BUILDKIT", "0")
-            .arg("-H")
-            .arg(self.host())
-            .args(args)
-            .output()
-            .unwrap()
-    }
-
-    /// Builds `dockerfile`; the image's `.Config` as JSON, or Docker's error text.
-    fn build(
-        &self,
-        dockerfile: &str,
-        build_args: &[(&str, &str)],
-    ) -> Result<serde_json::Value, String> {
-        let ctx = tempfile::tempdir().unwrap();
-        std::fs::write(ctx.path().join("Dockerfile"), dockerfile).unwrap();
-        let mut args = vec!["build".to_string(), "-q".to_string()];
-        for (k, v) in build_args {
-            args.push("--build-arg".into());
-            args.push(format!("{k}={v}"));
-        }
-        args.push(ctx.path().display().to_string());
-        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-        let out = self.docker(&refs);
-        if !out.status.success() {
-            return Err(String::from_utf8_lossy(&out.stderr).into_owned());
-        }
-        let id = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        let out = self.docker(&["image", "inspect", "--format", "{{json .Config}}", &id]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Ok(serde_json::from_slice(&out.stdout).unwrap())
-    }
-}
-
-impl Drop for Dockerd {
-    fn drop(&mut self) {
-        let containerd_pid = find_pid(&self.dir.path().join("exec/containerd/containerd.pid"));
-        // SAFETY: signalling our own child by pid.
-        unsafe { libc_kill(self.child.id() as i32, 15) };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if self.child.try_wait().ok().flatten().is_some() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        // The containerd dockerd started for itself: stop it if it outlived dockerd, after
-        // checking that the pid is still that containerd (its config is in our exec root).
-        let ours = containerd_pid.filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| {
-                String::from_utf8_lossy(&c).contains(&*self.dir.path().to_string_lossy())
-            })
-        });
-        if let Some(pid) = ours {
-            // SAFETY: kill with a pid read from the pid file of the daemon we started.
-            unsafe { libc_kill(pid, 9) };
-        }
-        // vfs needs no mounts, but a leftover one would keep the temp dir from going.
-        let _ = Command::new("umount")
-            .arg("-R")
-            .arg(self.dir.path())
-            .stderr(Stdio::null())
-            .status();
-    }
-}
-
-fn find_pid(path: &Path) -> Option<i32> {
-    std::fs::read_to_string(path).ok()?.trim().parse().ok()
-}
-
-extern "C" {
-    #[link_name = "geteuid"]
-    fn libc_geteuid() -> u32;
-    #[link_name = "kill"]
-    fn libc_kill(pid: i32, sig: i32) -> i32;
+    let id = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let out = docker.docker(&["image", "inspect", "--format", "{{json .Config}}", &id]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(serde_json::from_slice(&out.stdout).unwrap())
 }
 
 /// What this crate computes for the same Dockerfile, in Docker's JSON shape.
@@ -322,14 +215,12 @@ const REJECTED: &[&str] = &[
 
 #[test]
 fn legacy_builder_agrees() {
-    let Some(docker) = Dockerd::start() else {
+    let Some(docker) = start_dockerd() else {
         return;
     };
     let mut failures = Vec::new();
     for (dockerfile, build_args) in ACCEPTED {
-        let theirs = docker
-            .build(dockerfile, build_args)
-            .map(|c| docker_view(&c, dockerfile));
+        let theirs = build(&docker, dockerfile, build_args).map(|c| docker_view(&c, dockerfile));
         let mine = ours(dockerfile, build_args);
         if theirs != mine {
             failures.push(format!(
@@ -338,7 +229,7 @@ fn legacy_builder_agrees() {
         }
     }
     for dockerfile in REJECTED {
-        let theirs = docker.build(dockerfile, &[]);
+        let theirs = build(&docker, dockerfile, &[]);
         let mine = ours(dockerfile, &[]);
         if theirs.is_ok() || mine.is_ok() {
             failures.push(format!(

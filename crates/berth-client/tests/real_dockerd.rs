@@ -7,7 +7,6 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use berth_client::codec::StreamType;
@@ -21,30 +20,19 @@ use berth_client::{
     DockerClient, EventsOptions, Filters, ListContainersOptions, LogsOptions, PullOptions,
     RemoveContainerOptions,
 };
+use berth_testkit::{busybox, PrivateDockerd};
 use bytes::Bytes;
-use common::dockerd::{Dockerd, DOCKERD};
 use common::registry::{Registry, DOCKER_REGISTRY};
 
-/// A root file system tar with busybox and the applets the test runs.
-fn busybox_rootfs_tar(dir: &Path) -> Bytes {
-    let root = dir.join("rootfs");
-    std::fs::create_dir_all(root.join("bin")).unwrap();
-    std::fs::copy("/bin/busybox", root.join("bin/busybox")).unwrap();
-    for applet in ["sh", "echo", "sleep", "cat"] {
-        std::os::unix::fs::symlink("busybox", root.join("bin").join(applet)).unwrap();
-    }
-    let out = Command::new("tar")
-        .arg("-C")
-        .arg(&root)
-        .args(["-cf", "-", "."])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "tar: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Bytes::from(out.stdout)
+/// Where Debian's docker.io puts dockerd: the daemon these tests talk to.
+const DOCKERD: &str = "/usr/sbin/dockerd";
+
+/// Starts a private dockerd (Debian's), or `None` after saying why it cannot.
+fn start_dockerd() -> Option<PrivateDockerd> {
+    PrivateDockerd::builder()
+        .dockerd(DOCKERD)
+        .prefix("berth-client-")
+        .start()
 }
 
 fn now() -> f64 {
@@ -78,7 +66,9 @@ async fn real_dockerd_speaks_our_types() {
         eprintln!("skipped: {DOCKERD} or /bin/busybox is not installed");
         return;
     }
-    let dockerd = Dockerd::start();
+    let Some(dockerd) = start_dockerd() else {
+        return;
+    };
     let client = DockerClient::new(&dockerd.host()).unwrap();
     let since = now();
 
@@ -99,7 +89,7 @@ async fn real_dockerd_speaks_our_types() {
     assert_eq!(info.driver, "vfs");
     assert_eq!(
         Path::new(&info.docker_root_dir),
-        dockerd.data_root.as_path()
+        dockerd.data_root().as_path()
     );
     assert_eq!(info.os_type, "linux");
     assert!(info.ncpu > 0 && info.mem_total > 0);
@@ -110,7 +100,7 @@ async fn real_dockerd_speaks_our_types() {
         .await
         .unwrap()
         .is_empty());
-    let tar = busybox_rootfs_tar(dockerd.dir());
+    let tar = Bytes::from(busybox::rootfs_tar_bytes(dockerd.dir()));
     let messages = client
         .import_image(tar, "berth-client-test", Some("1"))
         .await
@@ -291,7 +281,7 @@ async fn real_dockerd_speaks_our_types() {
     assert_eq!(volume.driver, "local");
     assert!(volume
         .mountpoint
-        .starts_with(dockerd.data_root.to_str().unwrap()));
+        .starts_with(dockerd.data_root().to_str().unwrap()));
     assert_eq!(
         client
             .inspect_volume("berth-client-vol")
@@ -346,10 +336,12 @@ async fn real_dockerd_push_and_pull_stream_progress() {
         eprintln!("skipped: {DOCKERD} or {DOCKER_REGISTRY} is not installed");
         return;
     }
-    let dockerd = Dockerd::start();
+    let Some(dockerd) = start_dockerd() else {
+        return;
+    };
     let registry = Registry::start();
     let client = DockerClient::new(&dockerd.host()).unwrap();
-    let tar = busybox_rootfs_tar(dockerd.dir());
+    let tar = Bytes::from(busybox::rootfs_tar_bytes(dockerd.dir()));
     client
         .import_image(tar, "local", Some("1"))
         .await

@@ -1,10 +1,8 @@
 //! save, load and import: round trips in both formats, old docker archives, hostile
-//! archives, and interoperability with a real dockerd (see `archive/docker.rs`).
+//! archives, and interoperability with a real dockerd (a private one from `berth-testkit`).
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
-#[path = "archive/docker.rs"]
-mod docker;
 #[path = "archive/support.rs"]
 mod support;
 
@@ -16,6 +14,7 @@ use berth_image::digest::Digest;
 use berth_image::manifest::{self, OCI_LAYER_TAR_GZIP};
 use berth_image::reference::Reference;
 use berth_image::store::ImageStore;
+use berth_testkit::PrivateDockerd;
 use support::{rootfs_tar, sha256_hex, tar_of, Member};
 
 fn reference(text: &str) -> Reference {
@@ -397,7 +396,7 @@ fn hostile_archives_are_refused() {
 
 #[test]
 fn docker_loads_what_berth_saves_and_berth_loads_what_docker_saves() {
-    let Some(dockerd) = docker::Dockerd::start() else {
+    let Some(dockerd) = PrivateDockerd::start() else {
         return;
     };
     let (dir, store) = store();
@@ -419,19 +418,19 @@ fn docker_loads_what_berth_saves_and_berth_loads_what_docker_saves() {
         Format::DockerArchive,
     )
     .unwrap();
-    let out = dockerd.docker(&["load", "-i", saved.to_str().unwrap()]);
+    let out = dockerd.docker_ok(&["load", "-i", saved.to_str().unwrap()]);
     assert!(out.contains(&format!("Loaded image: {tag}")), "{out}");
-    let id = dockerd.docker(&["image", "inspect", "--format", "{{.Id}}", &tag]);
+    let id = dockerd.docker_ok(&["image", "inspect", "--format", "{{.Id}}", &tag]);
     assert_eq!(id.trim(), image.config_digest.to_string());
 
     // docker -> berth: an image made by `docker import`, then `docker save`d.
     let docker_tag = format!("dockertest/imported:{}", std::process::id());
     let rootfs = dir.path().join("rootfs.tar");
     std::fs::write(&rootfs, rootfs_tar("made by docker")).unwrap();
-    dockerd.docker(&["import", rootfs.to_str().unwrap(), &docker_tag]);
-    let docker_id = dockerd.docker(&["image", "inspect", "--format", "{{.Id}}", &docker_tag]);
+    dockerd.docker_ok(&["import", rootfs.to_str().unwrap(), &docker_tag]);
+    let docker_id = dockerd.docker_ok(&["image", "inspect", "--format", "{{.Id}}", &docker_tag]);
     let docker_save = dir.path().join("docker-save.tar");
-    dockerd.docker(&["save", "-o", docker_save.to_str().unwrap(), &docker_tag]);
+    dockerd.docker_ok(&["save", "-o", docker_save.to_str().unwrap(), &docker_tag]);
     let loaded = archive::load(&store, std::fs::File::open(&docker_save).unwrap()).unwrap();
     assert_eq!(loaded.len(), 1);
     assert_eq!(loaded[0].reference, Some(reference(&docker_tag)));
@@ -440,7 +439,7 @@ fn docker_loads_what_berth_saves_and_berth_loads_what_docker_saves() {
     assert_eq!(loaded_image.config_digest.to_string(), docker_id.trim());
 
     // And back: docker accepts berth's save of docker's image, with the same id.
-    dockerd.docker(&["rmi", &docker_tag]);
+    dockerd.docker_ok(&["rmi", &docker_tag]);
     let resaved = dir.path().join("berth-resave.tar");
     archive::save(
         &store,
@@ -449,7 +448,7 @@ fn docker_loads_what_berth_saves_and_berth_loads_what_docker_saves() {
         Format::DockerArchive,
     )
     .unwrap();
-    dockerd.docker(&["load", "-i", resaved.to_str().unwrap()]);
-    let id = dockerd.docker(&["image", "inspect", "--format", "{{.Id}}", &docker_tag]);
+    dockerd.docker_ok(&["load", "-i", resaved.to_str().unwrap()]);
+    let id = dockerd.docker_ok(&["image", "inspect", "--format", "{{.Id}}", &docker_tag]);
     assert_eq!(id.trim(), docker_id.trim());
 }

@@ -12,9 +12,8 @@ use std::path::{Path, PathBuf};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::dockerd::{Dockerd, ExtraRuntime};
+use berth_testkit::{busybox, PrivateDockerd};
 use common::pty::PtySession;
-use common::{find_program, image};
 
 const IMAGE: &str = "berth-e2e-busybox:latest";
 
@@ -27,30 +26,21 @@ fn runtime_command() -> (PathBuf, Vec<&'static str>) {
 }
 
 /// Starts a dockerd with berth registered as runtime `berth` and the busybox image imported.
-fn dockerd_with_berth() -> Option<Dockerd> {
-    let Some(dockerd) = find_program("dockerd") else {
-        eprintln!("SKIPPED: dockerd is not installed (Debian package docker.io); scripts/test.sh installs it");
-        return None;
-    };
-    let docker_cli =
-        find_program("docker").expect("dockerd is installed but the docker CLI is not");
+fn dockerd_with_berth() -> Option<PrivateDockerd> {
     assert!(
-        Path::new(image::BUSYBOX).exists(),
+        Path::new(busybox::BUSYBOX).exists(),
         "{} missing: install busybox-static",
-        image::BUSYBOX
+        busybox::BUSYBOX
     );
     let (program, args) = runtime_command();
-    let daemon = Dockerd::start(
-        &dockerd,
-        &docker_cli,
-        ExtraRuntime {
-            name: "berth",
-            program: &program,
-            args: &args,
-        },
-    );
-    let tar = image::busybox_rootfs_tar(daemon.dir());
-    daemon.ok(&["import", &tar.to_string_lossy(), IMAGE]);
+    // Skips, saying why, when dockerd is not installed (Debian package docker.io;
+    // scripts/test.sh installs it).
+    let daemon = PrivateDockerd::builder()
+        .prefix("berth-e2e-")
+        .add_runtime_with_args("berth", &program, &args)
+        .start()?;
+    let tar = busybox::rootfs_tar(daemon.dir());
+    daemon.docker_ok(&["import", &tar.to_string_lossy(), IMAGE]);
     Some(daemon)
 }
 
@@ -63,10 +53,10 @@ fn run_args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
 }
 
 /// Polls `docker inspect` until the container has exited; returns "status exit-code".
-fn wait_exited(daemon: &Dockerd, name: &str) -> String {
+fn wait_exited(daemon: &PrivateDockerd, name: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let state = daemon.ok(&[
+        let state = daemon.docker_ok(&[
             "inspect",
             "-f",
             "{{.State.Status}} {{.State.ExitCode}}",
@@ -81,10 +71,10 @@ fn wait_exited(daemon: &Dockerd, name: &str) -> String {
 }
 
 /// Polls `docker logs` until it contains `needle`; returns the last logs seen.
-fn wait_logs(daemon: &Dockerd, name: &str, needle: &str) -> String {
+fn wait_logs(daemon: &PrivateDockerd, name: &str, needle: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let logs = daemon.ok(&["logs", name]);
+        let logs = daemon.docker_ok(&["logs", name]);
         if logs.contains(needle) || Instant::now() > deadline {
             return logs;
         }
@@ -104,13 +94,13 @@ fn docker_runs_containers_with_berth_runtime() {
     interactive_shell_on_a_terminal(&daemon);
 }
 
-fn run_prints_and_propagates_exit_codes(daemon: &Dockerd) {
-    let out = daemon.ok(&run_args(&["--rm", IMAGE, "echo", "hello"]));
+fn run_prints_and_propagates_exit_codes(daemon: &PrivateDockerd) {
+    let out = daemon.docker_ok(&run_args(&["--rm", IMAGE, "echo", "hello"]));
     assert_eq!(out, "hello\n", "docker run --rm echo hello");
 
     // The container really is isolated: its own pid namespace and hostname.
     let script = "echo $$ $(hostname)";
-    let out = daemon.ok(&run_args(&[
+    let out = daemon.docker_ok(&run_args(&[
         "--rm",
         "--hostname",
         "berth-e2e",
@@ -124,35 +114,35 @@ fn run_prints_and_propagates_exit_codes(daemon: &Dockerd) {
         "pid 1 and the hostname docker asked for"
     );
 
-    let done = daemon.run(&run_args(&["--rm", IMAGE, "sh", "-c", "exit 3"]));
-    let stderr = &done.stderr;
+    let done = daemon.docker(&run_args(&["--rm", IMAGE, "sh", "-c", "exit 3"]));
+    let stderr = String::from_utf8_lossy(&done.stderr);
     assert_eq!(
-        done.code(),
+        done.status.code(),
         Some(3),
         "exit code of `sh -c 'exit 3'`; stderr: {stderr}"
     );
 }
 
-fn detached_container_logs_exec_and_kill(daemon: &Dockerd) {
+fn detached_container_logs_exec_and_kill(daemon: &PrivateDockerd) {
     let name = "berth-e2e-detached";
     let script = "echo started; exec sleep 1000";
-    daemon.ok(&run_args(&[
+    daemon.docker_ok(&run_args(&[
         "-d", "--name", name, IMAGE, "sh", "-c", script,
     ]));
     let logs = wait_logs(daemon, name, "started");
     assert_eq!(logs, "started\n", "docker logs of the detached container");
 
-    let out = daemon.ok(&["exec", name, "echo", "from-exec"]);
+    let out = daemon.docker_ok(&["exec", name, "echo", "from-exec"]);
     assert_eq!(out, "from-exec\n", "docker exec output");
-    let done = daemon.run(&["exec", name, "sh", "-c", "exit 5"]);
-    let stderr = &done.stderr;
+    let done = daemon.docker(&["exec", name, "sh", "-c", "exit 5"]);
+    let stderr = String::from_utf8_lossy(&done.stderr);
     assert_eq!(
-        done.code(),
+        done.status.code(),
         Some(5),
         "exit code through docker exec; stderr: {stderr}"
     );
     // exec joins the container's pid namespace: pid 1 there is the container's sleep.
-    let ps = daemon.ok(&["exec", name, "ps", "-o", "pid,comm"]);
+    let ps = daemon.docker_ok(&["exec", name, "ps", "-o", "pid,comm"]);
     let pid1 = ps
         .lines()
         .find(|l| l.split_whitespace().next() == Some("1"));
@@ -163,7 +153,7 @@ fn detached_container_logs_exec_and_kill(daemon: &Dockerd) {
     );
 
     // exec -it: the exec'd process gets a terminal of its own.
-    let mut cmd = daemon.docker();
+    let mut cmd = daemon.command();
     let script = "[ -t 0 ] && echo exec-tty-$((6*7))";
     cmd.args(["exec", "-it", name, "sh", "-c", script]);
     let mut term = PtySession::spawn(cmd);
@@ -176,25 +166,25 @@ fn detached_container_logs_exec_and_kill(daemon: &Dockerd) {
         "docker exec -it; the terminal showed:\n{screen}"
     );
 
-    daemon.ok(&["kill", name]);
+    daemon.docker_ok(&["kill", name]);
     let state = wait_exited(daemon, name);
     assert_eq!(state, "exited 137", "state after docker kill (SIGKILL)");
 }
 
-fn stop_kills_after_the_timeout(daemon: &Dockerd) {
+fn stop_kills_after_the_timeout(daemon: &PrivateDockerd) {
     // sleep as pid 1 has no SIGTERM handler, so the kernel ignores SIGTERM for it and
     // docker stop has to follow with SIGKILL after the timeout.
     let name = "berth-e2e-stopped";
-    daemon.ok(&run_args(&["-d", "--name", name, IMAGE, "sleep", "1000"]));
-    daemon.ok(&["stop", "-t", "1", name]);
+    daemon.docker_ok(&run_args(&["-d", "--name", name, IMAGE, "sleep", "1000"]));
+    daemon.docker_ok(&["stop", "-t", "1", name]);
     let state = wait_exited(daemon, name);
     assert_eq!(state, "exited 137", "state after docker stop");
 }
 
-fn interactive_shell_on_a_terminal(daemon: &Dockerd) {
+fn interactive_shell_on_a_terminal(daemon: &PrivateDockerd) {
     // berth hands the pty master to the shim over its console socket; the docker CLI
     // relays it to this test's own pty.
-    let mut cmd = daemon.docker();
+    let mut cmd = daemon.command();
     cmd.args(run_args(&["--rm", "-it", IMAGE, "sh"]));
     let mut term = PtySession::spawn(cmd);
     term.expect("# ", Duration::from_secs(60));

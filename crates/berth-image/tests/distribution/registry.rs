@@ -1,6 +1,6 @@
 //! A real distribution server (Debian's docker-registry) for the tests.
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -22,11 +22,7 @@ impl Registry {
     /// Like [`start`](Self::start), serving TLS with `(certificate, key)` when given.
     pub fn start_with(users: &[(&str, &str)], tls: Option<(&Path, &Path)>) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = berth_testkit::free_port();
         let addr = format!("127.0.0.1:{port}");
         let storage = dir.path().join("storage");
         let mut config = format!(

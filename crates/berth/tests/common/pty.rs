@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use nix::pty::{openpty, Winsize};
 
-use super::command::wait_until;
+use berth_testkit::wait_until;
 
 /// A command running on the slave side of a pty; the test holds the master.
 #[derive(Debug)]

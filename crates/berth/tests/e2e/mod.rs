@@ -1,6 +1,6 @@
 //! Shared harness for the end-to-end tests of the image and registry verbs: the `berth`
 //! binary run with a private data root and credentials file, servers started as children
-//! (berth's registry, distribution, dockerd) behind guards that kill them even when a test
+//! (berth's registry, distribution) behind guards that kill them even when a test
 //! panics, and hand-made tar archives (busybox root filesystems, hostile members).
 //!
 //! Each test file pulls this in with `mod e2e;` and uses only part of it.

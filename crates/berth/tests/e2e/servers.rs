@@ -1,9 +1,11 @@
 //! Servers the tests start as children, each behind a guard whose Drop kills it (and
 //! whatever it started) even when the test panics: `berth registry serve`, distribution
-//! (`docker-registry`) and dockerd with its own containerd.
+//! (`docker-registry`). The private dockerd comes from `berth-testkit`.
 
 use std::io::{BufRead, BufReader, Read};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
+
+use berth_testkit::free_port;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{mpsc, Arc, Mutex};
@@ -79,16 +81,6 @@ impl Drop for BerthRegistry {
     }
 }
 
-/// A loopback port nobody listens on now (bound, then released; callers retry on the rare
-/// conflict).
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Waits until `addr` accepts connections or `child` exits; false if it exited.
 fn wait_listening(addr: &str, child: &mut Child, limit: Duration) -> bool {
     let start = Instant::now();
@@ -153,113 +145,5 @@ impl Drop for Distribution {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-    }
-}
-
-/// A dockerd of the test's own: its socket, data root, exec root and pid file in a temp
-/// dir, no networking set up on the host; it starts its own containerd under the exec root.
-pub struct Dockerd {
-    child: Child,
-    pub dir: PathBuf,
-    pub host: String,
-}
-
-impl Dockerd {
-    pub fn start(dir: &Path, insecure_registry: &str) -> Self {
-        let socket = dir.join("docker.sock");
-        let log = std::fs::File::create(dir.join("dockerd.log")).unwrap();
-        // An empty daemon.json of its own: the host's /etc/docker/daemon.json is not ours.
-        std::fs::write(dir.join("daemon.json"), "{}").unwrap();
-        let child = Command::new("dockerd")
-            .arg("--host")
-            .arg(format!("unix://{}", socket.display()))
-            .arg("--data-root")
-            .arg(dir.join("data"))
-            .arg("--exec-root")
-            .arg(dir.join("exec"))
-            .arg("--pidfile")
-            .arg(dir.join("dockerd.pid"))
-            .args(["--insecure-registry", insecure_registry])
-            .args(["--bridge=none", "--iptables=false", "--ip6tables=false"])
-            .arg("--storage-driver=vfs")
-            .arg("--config-file")
-            .arg(dir.join("daemon.json"))
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        // The guard exists before the wait, so that a failed start still kills the daemon.
-        let mut daemon = Self {
-            child,
-            dir: dir.to_path_buf(),
-            host: format!("unix://{}", socket.display()),
-        };
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(30) {
-            if daemon.docker(&["version"]).status.success() {
-                return daemon;
-            }
-            if daemon.child.try_wait().unwrap().is_some() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!(
-            "dockerd did not start: {}",
-            std::fs::read_to_string(dir.join("dockerd.log")).unwrap_or_default()
-        );
-    }
-
-    /// The docker CLI talking to this daemon, with a config dir of its own.
-    pub fn docker(&self, args: &[&str]) -> std::process::Output {
-        Command::new("docker")
-            .env("DOCKER_HOST", &self.host)
-            .env("DOCKER_CONFIG", self.dir.join("cli"))
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
-    }
-}
-
-impl Drop for Dockerd {
-    fn drop(&mut self) {
-        // SIGTERM lets dockerd stop its containerd; SIGKILL if it takes too long.
-        let pid = self.child.id() as i32;
-        // SAFETY: kill(2) on our own child's pid has no memory effects.
-        unsafe { libc::kill(pid, libc::SIGTERM) };
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(10) {
-            if self.child.try_wait().ok().flatten().is_some() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        // Its containerd, if it outlived dockerd.
-        let containerd_pid = self.dir.join("exec/containerd/containerd.pid");
-        if let Some(pid) = std::fs::read_to_string(containerd_pid)
-            .ok()
-            .and_then(|p| p.trim().parse::<i32>().ok())
-        {
-            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-            if String::from_utf8_lossy(&cmdline).contains(&*self.dir.to_string_lossy()) {
-                // SAFETY: as above; the pid is containerd's, checked by its command line.
-                unsafe { libc::kill(pid, libc::SIGKILL) };
-            }
-        }
-        // Mounts the daemon may have left under its roots (deepest first).
-        let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-        let mut points: Vec<&str> = mounts
-            .lines()
-            .filter_map(|l| l.split(' ').nth(4))
-            .filter(|p| p.starts_with(&*self.dir.to_string_lossy()))
-            .collect();
-        points.sort_by_key(|p| std::cmp::Reverse(p.len()));
-        for point in points {
-            let _ = Command::new("umount").arg("-l").arg(point).status();
-        }
     }
 }

@@ -1,4 +1,5 @@
-//! A busybox image built from the host's static busybox: no registry or hub needed.
+//! A root file system built from the host's static busybox (Debian's busybox-static): no
+//! registry or hub needed to get an image that runs a shell.
 
 use std::fs;
 use std::os::unix::fs::symlink;
@@ -8,9 +9,10 @@ use std::process::Command;
 /// Where Debian's busybox-static installs the binary.
 pub const BUSYBOX: &str = "/bin/busybox";
 
-/// Writes `dir/rootfs` (busybox with a symlink per applet, as `busybox --list-full` places
-/// them) and returns the path of a tar of it, `dir/busybox.tar`, ready for `docker import`.
-pub fn busybox_rootfs_tar(dir: &Path) -> PathBuf {
+/// Writes `dir/rootfs`: busybox with a symlink per applet (where `busybox --list-full`
+/// places them), `/etc/passwd` and `/etc/group` with root, and empty `tmp`, `proc`, `sys`
+/// and `dev`. Returns its path.
+pub fn rootfs(dir: &Path) -> PathBuf {
     let rootfs = dir.join("rootfs");
     for sub in ["bin", "tmp", "etc", "proc", "sys", "dev"] {
         fs::create_dir_all(rootfs.join(sub)).expect("create rootfs directories");
@@ -33,7 +35,13 @@ pub fn busybox_rootfs_tar(dir: &Path) -> PathBuf {
     }
     fs::write(rootfs.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n").expect("write passwd");
     fs::write(rootfs.join("etc/group"), "root:x:0:\n").expect("write group");
+    rootfs
+}
 
+/// Writes [`rootfs`] under `dir` and a tar of it at `dir/busybox.tar`, ready for
+/// `docker import`; returns the tar's path.
+pub fn rootfs_tar(dir: &Path) -> PathBuf {
+    let rootfs = rootfs(dir);
     let tar = dir.join("busybox.tar");
     let status = Command::new("tar")
         .arg("-C")
@@ -45,4 +53,21 @@ pub fn busybox_rootfs_tar(dir: &Path) -> PathBuf {
         .expect("run tar");
     assert!(status.success(), "tar of the busybox rootfs failed");
     tar
+}
+
+/// Writes [`rootfs`] under `dir` and returns a tar of it as bytes (for an API upload).
+pub fn rootfs_tar_bytes(dir: &Path) -> Vec<u8> {
+    let rootfs = rootfs(dir);
+    let out = Command::new("tar")
+        .arg("-C")
+        .arg(&rootfs)
+        .args(["-cf", "-", "."])
+        .output()
+        .expect("run tar");
+    assert!(
+        out.status.success(),
+        "tar of the busybox rootfs failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
 }

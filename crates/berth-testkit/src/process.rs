@@ -1,32 +1,32 @@
-//! Running a command with a deadline, so that a hung container or daemon fails the test with
-//! a message instead of hanging the whole suite.
+//! Finding programs and running them with a deadline, so that a hung daemon or container
+//! fails the test with a message instead of hanging the suite.
 
 use std::io::Read;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-/// What a finished command printed and how it ended.
-#[derive(Debug)]
-pub struct Finished {
-    /// Exit status of the command.
-    pub status: ExitStatus,
-    /// Everything written to stdout, lossily decoded.
-    pub stdout: String,
-    /// Everything written to stderr, lossily decoded.
-    pub stderr: String,
+/// Finds an executable by name in `PATH`, then in the sbin directories that a non-login
+/// root shell may lack (Debian installs dockerd in /usr/sbin).
+pub fn find_program(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/local/sbin", "/usr/sbin", "/sbin"].map(PathBuf::from))
+        .map(|dir| dir.join(name))
+        .find(|candidate| is_executable(candidate))
 }
 
-impl Finished {
-    /// The exit code, or `None` when a signal ended the command.
-    pub fn code(&self) -> Option<i32> {
-        self.status.code()
-    }
+fn is_executable(path: &Path) -> bool {
+    path.metadata()
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
 }
 
-/// Runs `cmd` to completion with stdin closed, killing it after `timeout`.
-/// Returns `Err` with a description when it cannot be started or does not finish in time.
-pub fn run_with_timeout(cmd: &mut Command, timeout: Duration) -> Result<Finished, String> {
+/// Runs `cmd` to completion with stdin closed, killing it after `timeout`. `Err` says why
+/// when it cannot be started or does not finish in time.
+pub fn run_with_timeout(cmd: &mut Command, timeout: Duration) -> Result<Output, String> {
     let shown = format!("{cmd:?}");
     let mut child = cmd
         .stdin(Stdio::null())
@@ -38,7 +38,7 @@ pub fn run_with_timeout(cmd: &mut Command, timeout: Duration) -> Result<Finished
     let stderr = drain(child.stderr.take());
     let status = wait_until(&mut child, Instant::now() + timeout)
         .ok_or_else(|| format!("{shown} did not finish within {timeout:?}"))?;
-    Ok(Finished {
+    Ok(Output {
         status,
         stdout: stdout.join().unwrap_or_default(),
         stderr: stderr.join().unwrap_or_default(),
@@ -61,12 +61,12 @@ pub fn wait_until(child: &mut Child, deadline: Instant) -> Option<ExitStatus> {
 }
 
 /// Reads a pipe to its end on a thread, so that a chatty command never blocks on a full pipe.
-fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> thread::JoinHandle<String> {
+fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> thread::JoinHandle<Vec<u8>> {
     thread::spawn(move || {
         let mut bytes = Vec::new();
         if let Some(mut pipe) = pipe {
             let _ = pipe.read_to_end(&mut bytes);
         }
-        String::from_utf8_lossy(&bytes).into_owned()
+        bytes
     })
 }
