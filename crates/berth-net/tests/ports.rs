@@ -3,7 +3,7 @@
 
 mod common;
 
-use berth_net::{Connect, CreateNetwork, NetError, NetworkManager};
+use berth_net::{CreateNetwork, NetError, NetworkManager};
 use common::*;
 
 async fn network(mgr: &NetworkManager) -> String {
@@ -17,20 +17,6 @@ async fn network(mgr: &NetworkManager) -> String {
     .await
     .unwrap();
     id
-}
-
-fn connect(id: &str, network: &str, ns: &Netns, ports: &[String]) -> Connect {
-    Connect {
-        container_id: id.to_string(),
-        name: format!("c-{}", &id[..6]),
-        network: network.to_string(),
-        netns: ns.path(),
-        ifname: "eth0".to_string(),
-        aliases: vec![],
-        ip: None,
-        ports: ports.iter().map(|p| p.parse().unwrap()).collect(),
-        default_route: true,
-    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

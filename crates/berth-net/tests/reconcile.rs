@@ -3,22 +3,8 @@
 
 mod common;
 
-use berth_net::{Connect, CreateNetwork};
+use berth_net::CreateNetwork;
 use common::*;
-
-fn connect(id: &str, network: &str, ns: &Netns, ports: &[String]) -> Connect {
-    Connect {
-        container_id: id.to_string(),
-        name: format!("c-{}", &id[..6]),
-        network: network.to_string(),
-        netns: ns.path(),
-        ifname: "eth0".to_string(),
-        aliases: vec![],
-        ip: None,
-        ports: ports.iter().map(|p| p.parse().unwrap()).collect(),
-        default_route: true,
-    }
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn reconcile_removes_leaks_and_restores_what_the_state_wants() {

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
-use berth_net::{Config, NetworkManager};
+use berth_net::{Config, Connect, NetworkManager};
 
 pub fn sh(cmd: &str) -> Output {
     Command::new("sh")
@@ -239,5 +239,20 @@ pub fn free_port() -> u16 {
         if std::net::TcpListener::bind(("0.0.0.0", p)).is_ok() {
             return p;
         }
+    }
+}
+
+/// A container `id` on `network` in `ns` as `eth0`, publishing `ports`.
+pub fn connect(id: &str, network: &str, ns: &Netns, ports: &[String]) -> Connect {
+    Connect {
+        container_id: id.to_string(),
+        name: format!("c-{}", &id[..6]),
+        network: network.to_string(),
+        netns: ns.path(),
+        ifname: "eth0".to_string(),
+        aliases: vec![],
+        ip: None,
+        ports: ports.iter().map(|p| p.parse().unwrap()).collect(),
+        default_route: true,
     }
 }
