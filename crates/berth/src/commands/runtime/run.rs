@@ -25,7 +25,8 @@ pub struct RunArgs {
 pub fn run(root: &StateRoot, args: RunArgs) -> anyhow::Result<i32> {
     let mut options = args.create.options(true)?;
     // A terminal with nobody to hand it to: berth holds it and copies to its own stdio.
-    let receiver = if options.console.is_none() && !args.detach && wants_terminal(&args.create) {
+    // `create` uses the socket only if the process asks for a terminal.
+    let receiver = if options.console.is_none() && !args.detach {
         let (receiver, theirs) = terminal::console_pair()?;
         options.console = Some(theirs);
         Some(receiver)
@@ -33,7 +34,16 @@ pub fn run(root: &StateRoot, args: RunArgs) -> anyhow::Result<i32> {
         None
     };
     let state = container::create(root, options)?;
-    let master = receiver.map(|r| r.receive()).transpose()?;
+    let wants_terminal = state
+        .config
+        .process()
+        .as_ref()
+        .and_then(|p| p.terminal())
+        .unwrap_or(false);
+    let master = receiver
+        .filter(|_| wants_terminal)
+        .map(|r| r.receive())
+        .transpose()?;
     // Started at once: no need to read back the state just written.
     let container = Container {
         dir: root.dir(&state.id),
@@ -64,13 +74,4 @@ pub fn run(root: &StateRoot, args: RunArgs) -> anyhow::Result<i32> {
         super::warn_hook(container::delete(root, &state.id, true)?);
     }
     Ok(container::exit_code(status))
-}
-
-/// Whether the bundle's process asks for a terminal (an unreadable bundle is reported by
-/// `create` itself).
-fn wants_terminal(args: &CreateArgs) -> bool {
-    berth_runtime::spec::load_bundle(&args.bundle)
-        .ok()
-        .and_then(|b| b.spec.process().as_ref()?.terminal())
-        .unwrap_or(false)
 }
