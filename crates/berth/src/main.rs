@@ -18,6 +18,18 @@ struct Cli {
         default_value = "/var/lib/berth"
     )]
     data_root: std::path::PathBuf,
+    /// Where the daemon keeps its sockets and the shims' state.
+    #[arg(
+        long,
+        global = true,
+        env = "BERTH_EXEC_ROOT",
+        default_value = "/run/berth"
+    )]
+    exec_root: std::path::PathBuf,
+    /// The daemon's address (`unix:///path` or `tcp://host:port`); default: the socket in
+    /// the exec root.
+    #[arg(short = 'H', long, global = true, env = "BERTH_HOST")]
+    host: Option<String>,
     #[command(subcommand)]
     command: commands::Command,
 }
@@ -26,6 +38,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let ctx = commands::Context {
         data_root: cli.data_root,
+        exec_root: cli.exec_root,
+        host: cli.host,
     };
     match commands::run(&ctx, cli.command) {
         Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),

@@ -1,11 +1,13 @@
 //! The verbs of `berth`, one module per verb (or per family of verbs).
 
 pub mod async_rt;
+pub mod daemon;
 pub mod image;
 pub mod login;
 pub mod output;
 pub mod registry;
 pub mod runtime;
+pub mod shim;
 
 use std::path::PathBuf;
 
@@ -18,9 +20,21 @@ use clap::Subcommand;
 pub struct Context {
     /// The data root (images, containers, volumes).
     pub data_root: PathBuf,
+    /// The daemon's runtime directory (sockets, shims' state).
+    pub exec_root: PathBuf,
+    /// `-H`: the daemon's address, when given.
+    pub host: Option<String>,
 }
 
 impl Context {
+    /// The daemon's address: `-H`, else the socket in the exec root.
+    pub fn host(&self) -> String {
+        match &self.host {
+            Some(host) => host.clone(),
+            None => format!("unix://{}", self.exec_root.join("berth.sock").display()),
+        }
+    }
+
     /// The image store under the data root.
     pub fn image_store(&self) -> anyhow::Result<ImageStore> {
         ImageStore::open(&self.data_root)
@@ -59,6 +73,11 @@ pub enum Command {
     /// Run or maintain a registry.
     #[command(subcommand)]
     Registry(registry::RegistryCommand),
+    /// Run the engine: the Docker Engine API on a unix socket.
+    Daemon(daemon::DaemonArgs),
+    /// The per-container supervisor the daemon starts.
+    #[command(hide = true)]
+    Shim(shim::ShimCommandArgs),
 }
 
 /// Runs a verb; returns the process exit code.
@@ -77,6 +96,8 @@ pub fn run(ctx: &Context, command: Command) -> anyhow::Result<i32> {
         Command::Login(args) => login::login(args),
         Command::Logout(args) => login::logout(args),
         Command::Registry(command) => registry::run(command),
+        Command::Daemon(args) => daemon::run(ctx, args),
+        Command::Shim(args) => shim::run(args),
     }
 }
 
