@@ -1,0 +1,10 @@
+//! Routes: hijack.
+
+use axum::Router;
+
+use super::AppState;
+
+/// The hijack routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+}

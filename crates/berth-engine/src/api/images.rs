@@ -1,0 +1,10 @@
+//! Routes: images.
+
+use axum::Router;
+
+use super::AppState;
+
+/// The images routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+}

@@ -1,0 +1,10 @@
+//! Routes: networks.
+
+use axum::Router;
+
+use super::AppState;
+
+/// The networks routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+}

@@ -1,0 +1,1 @@
+//! Start-up, serving and shutdown.
