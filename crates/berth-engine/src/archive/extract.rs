@@ -89,7 +89,8 @@ pub(super) fn extract(
                 })?;
             }
         }
-        let mode = Mode::from_bits_truncate(header.mode().map_err(bad_tar)? & 0o7777);
+        let mode =
+            Mode::from_bits_truncate(numeric(header.mode(), &header.as_old().mode)? & 0o7777);
         match kind {
             EntryType::Directory => match mkdirat(&parent, name, mode) {
                 Ok(()) | Err(Errno::EEXIST) => {}
@@ -99,7 +100,11 @@ pub(super) fn extract(
                 let file = openat(
                     &parent,
                     name,
-                    OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+                    OFlag::O_CREAT
+                        | OFlag::O_EXCL
+                        | OFlag::O_WRONLY
+                        | OFlag::O_NOFOLLOW
+                        | OFlag::O_CLOEXEC,
                     Mode::from_bits_truncate(0o600),
                 )
                 .map_err(|errno| sys("create", &at(), errno))?;
@@ -111,16 +116,16 @@ pub(super) fn extract(
                 })?;
             }
             EntryType::Symlink => {
-                let target = entry
-                    .link_name_bytes()
-                    .ok_or_else(|| ArchiveError::Invalid(format!("symlink {} without a target", at().display())))?;
+                let target = entry.link_name_bytes().ok_or_else(|| {
+                    ArchiveError::Invalid(format!("symlink {} without a target", at().display()))
+                })?;
                 symlinkat(OsStr::from_bytes(&target), &parent, name)
                     .map_err(|errno| sys("create symlink", &at(), errno))?;
             }
             EntryType::Link => {
-                let target = entry
-                    .link_name_bytes()
-                    .ok_or_else(|| ArchiveError::Invalid(format!("hard link {} without a target", at().display())))?;
+                let target = entry.link_name_bytes().ok_or_else(|| {
+                    ArchiveError::Invalid(format!("hard link {} without a target", at().display()))
+                })?;
                 link(root, dest, &target, &parent, name)?;
                 // The link shares the target's inode and with it owner, mode and times.
                 continue;
@@ -131,10 +136,23 @@ pub(super) fn extract(
                     EntryType::Block => SFlag::S_IFBLK,
                     _ => SFlag::S_IFIFO,
                 };
-                let major = header.device_major().map_err(bad_tar)?.unwrap_or(0);
-                let minor = header.device_minor().map_err(bad_tar)?.unwrap_or(0);
-                mknodat(&parent, name, sflag, mode, makedev(major.into(), minor.into()))
-                    .map_err(|errno| sys("create node", &at(), errno))?;
+                let (major_field, minor_field) = device_fields(&header);
+                let major = numeric(
+                    header.device_major().map(Option::unwrap_or_default),
+                    major_field,
+                )?;
+                let minor = numeric(
+                    header.device_minor().map(Option::unwrap_or_default),
+                    minor_field,
+                )?;
+                mknodat(
+                    &parent,
+                    name,
+                    sflag,
+                    mode,
+                    makedev(major.into(), minor.into()),
+                )
+                .map_err(|errno| sys("create node", &at(), errno))?;
             }
             other => {
                 return Err(ArchiveError::Invalid(format!(
@@ -144,8 +162,8 @@ pub(super) fn extract(
                 )))
             }
         }
-        let uid = header.uid().map_err(bad_tar)?;
-        let gid = header.gid().map_err(bad_tar)?;
+        let uid = numeric(header.uid(), &header.as_old().uid)?;
+        let gid = numeric(header.gid(), &header.as_old().gid)?;
         fchownat(
             &parent,
             name,
@@ -168,7 +186,7 @@ pub(super) fn extract(
                 }
             }
         }
-        let mtime = header.mtime().map_err(bad_tar)?;
+        let mtime = numeric(header.mtime(), &header.as_old().mtime)?;
         if is_dir {
             dir_times.push((parent_parts.to_vec(), name.to_os_string(), mtime));
         } else {
@@ -209,8 +227,14 @@ fn link(
         .open_path(target_parent)
         .map_err(|errno| sys("open", &root.host_path(target_parent), errno))?;
     // No AT_SYMLINK_FOLLOW: a link to a symlink links the symlink, as tar means it.
-    linkat(&target_dir, target_name.as_str(), parent, name, AtFlags::empty())
-        .map_err(|errno| sys("link", &root.host_path(&parts), errno))
+    linkat(
+        &target_dir,
+        target_name.as_str(),
+        parent,
+        name,
+        AtFlags::empty(),
+    )
+    .map_err(|errno| sys("link", &root.host_path(&parts), errno))
 }
 
 /// Removes what is at `name` to make room; a directory with everything in it
@@ -225,7 +249,12 @@ fn remove(parent: &OwnedFd, name: &OsStr, is_dir: bool) -> std::io::Result<()> {
 
 /// chmod without following a symlink: through an `O_PATH` descriptor of the entry.
 fn set_mode(parent: &OwnedFd, name: &OsStr, mode: Mode) -> Result<(), Errno> {
-    let fd = openat(parent, name, OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC, Mode::empty())?;
+    let fd = openat(
+        parent,
+        name,
+        OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )?;
     let stat = nix::sys::stat::fstat(&fd)?;
     if kind(&stat) == SFlag::S_IFLNK {
         return Ok(());
@@ -241,6 +270,27 @@ fn set_mode(parent: &OwnedFd, name: &OsStr, mode: Mode) -> Result<(), Errno> {
 fn set_times(parent: &OwnedFd, name: &OsStr, mtime: u64) -> Result<(), Errno> {
     let time = TimeSpec::new(i64::try_from(mtime).unwrap_or(i64::MAX), 0);
     utimensat(parent, name, &time, &time, UtimensatFlags::NoFollowSymlink)
+}
+
+/// A numeric header field; a blank one (all NUL or spaces) reads as 0, as with Go's
+/// reader, which wrote many of the archives that arrive here.
+fn numeric<T: Default>(value: std::io::Result<T>, field: &[u8]) -> Result<T, ArchiveError> {
+    match value {
+        Ok(value) => Ok(value),
+        Err(_) if field.iter().all(|b| *b == 0 || *b == b' ') => Ok(T::default()),
+        Err(err) => Err(bad_tar(err)),
+    }
+}
+
+/// The raw device number fields, for [`numeric`].
+fn device_fields(header: &tar::Header) -> (&[u8], &[u8]) {
+    if let Some(gnu) = header.as_gnu() {
+        (&gnu.dev_major, &gnu.dev_minor)
+    } else if let Some(ustar) = header.as_ustar() {
+        (&ustar.dev_major, &ustar.dev_minor)
+    } else {
+        (&[], &[])
+    }
 }
 
 fn bad_tar(err: std::io::Error) -> ArchiveError {

@@ -80,7 +80,10 @@ struct Found {
 
 enum Location {
     /// The last component, not followed, inside `parent`.
-    Child { parent: std::os::fd::OwnedFd, name: String },
+    Child {
+        parent: std::os::fd::OwnedFd,
+        name: String,
+    },
     /// Opened itself (`O_PATH`), every symlink followed.
     Itself(std::os::fd::OwnedFd),
 }
@@ -93,7 +96,8 @@ fn find(root: &Root, request: &Request) -> Result<Found, ArchiveError> {
     let dir = root.open_path(&request.dir).map_err(missing)?;
     match &request.base {
         Some(name) => {
-            let stat = fstatat(&dir, name.as_str(), AtFlags::AT_SYMLINK_NOFOLLOW).map_err(missing)?;
+            let stat =
+                fstatat(&dir, name.as_str(), AtFlags::AT_SYMLINK_NOFOLLOW).map_err(missing)?;
             Ok(Found {
                 stat,
                 at: Location::Child {
@@ -187,11 +191,14 @@ pub fn put(
 ) -> Result<(), ArchiveError> {
     let root = Root::open(rootfs)?;
     let request = Request::parse(path);
-    let dest = root.open_path(&request.parts()).map_err(|errno| match errno {
-        Errno::ENOENT | Errno::ENOTDIR => ArchiveError::NotFound(request.display()),
-        other => sys("open", &root.host_path(&request.parts()), other),
-    })?;
-    let stat = fstat(&dest).map_err(|errno| sys("stat", &root.host_path(&request.parts()), errno))?;
+    let dest = root
+        .open_path(&request.parts())
+        .map_err(|errno| match errno {
+            Errno::ENOENT | Errno::ENOTDIR => ArchiveError::NotFound(request.display()),
+            other => sys("open", &root.host_path(&request.parts()), other),
+        })?;
+    let stat =
+        fstat(&dest).map_err(|errno| sys("stat", &root.host_path(&request.parts()), errno))?;
     if mode::kind(&stat) != SFlag::S_IFDIR {
         return Err(ArchiveError::Invalid(
             "extraction point is not a directory".to_string(),

@@ -124,7 +124,10 @@ mod tests {
     fn entry_names_never_climb_out() {
         assert_eq!(entry_parts(b"./a/b/"), Some(vec!["a".into(), "b".into()]));
         assert_eq!(entry_parts(b"a/../b"), Some(vec!["b".into()]));
-        assert_eq!(entry_parts(b"/etc/passwd"), Some(vec!["etc".into(), "passwd".into()]));
+        assert_eq!(
+            entry_parts(b"/etc/passwd"),
+            Some(vec!["etc".into(), "passwd".into()])
+        );
         assert_eq!(entry_parts(b"/../x"), Some(vec!["x".into()]));
         assert_eq!(entry_parts(b"../x"), None);
         assert_eq!(entry_parts(b"a/../../x"), None);

@@ -77,9 +77,12 @@ impl Root {
 
     /// The fallback of [`Root::open_path`] where openat2 is missing.
     fn open_by_walking(&self, relative: &Path) -> Result<OwnedFd, Errno> {
-        let resolved = berth_runtime::rootfs::secure_join(&self.path, &Path::new("/").join(relative))
-            .map_err(|_| Errno::ELOOP)?;
-        let inside = resolved.strip_prefix(&self.path).map_err(|_| Errno::EXDEV)?;
+        let resolved =
+            berth_runtime::rootfs::secure_join(&self.path, &Path::new("/").join(relative))
+                .map_err(|_| Errno::ELOOP)?;
+        let inside = resolved
+            .strip_prefix(&self.path)
+            .map_err(|_| Errno::EXDEV)?;
         let mut fd = self.fd.try_clone().map_err(|_| Errno::EMFILE)?;
         for part in inside.components() {
             fd = openat(
@@ -104,9 +107,9 @@ impl Root {
             Err(Errno::ENOENT) if !parts.is_empty() => {}
             Err(errno) => return Err(sys("open", &self.host_path(parts), errno)),
         }
-        let (last, parent_parts) = parts.split_last().ok_or(ArchiveError::Invalid(
-            "the rootfs is missing".to_string(),
-        ))?;
+        let (last, parent_parts) = parts
+            .split_last()
+            .ok_or(ArchiveError::Invalid("the rootfs is missing".to_string()))?;
         let parent = self.open_dir_creating(parent_parts)?;
         match mkdirat(&parent, last.as_str(), Mode::from_bits_truncate(0o755)) {
             Ok(()) | Err(Errno::EEXIST) => {}
@@ -138,9 +141,9 @@ impl Root {
             path: link,
             source,
         })?;
-        let inside = real
-            .strip_prefix(&self.path)
-            .map_err(|_| ArchiveError::Invalid(format!("{} is outside the rootfs", real.display())))?;
+        let inside = real.strip_prefix(&self.path).map_err(|_| {
+            ArchiveError::Invalid(format!("{} is outside the rootfs", real.display()))
+        })?;
         Ok(inside
             .components()
             .map(|c| c.as_os_str().to_string_lossy().into_owned())

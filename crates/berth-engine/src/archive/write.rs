@@ -44,11 +44,14 @@ impl<'r, W: Write> TarWriter<'r, W> {
 
     /// Writes the end of the archive.
     pub fn finish(self) -> Result<(), ArchiveError> {
-        self.builder.into_inner().map(drop).map_err(|source| ArchiveError::Io {
-            action: "write the archive",
-            path: self.root.path().to_path_buf(),
-            source,
-        })
+        self.builder
+            .into_inner()
+            .map(drop)
+            .map_err(|source| ArchiveError::Io {
+                action: "write the archive",
+                path: self.root.path().to_path_buf(),
+                source,
+            })
     }
 
     /// Writes `name` inside the directory `parent` (and everything under it) as `tar_name`.
@@ -77,7 +80,12 @@ impl<'r, W: Write> TarWriter<'r, W> {
                 if let Some(first) = self.hard_link(&stat, tar_name) {
                     header.set_entry_type(EntryType::Link);
                     header.set_size(0);
-                    return self.append(header, tar_name.as_bytes(), Some(&first), std::io::empty());
+                    return self.append(
+                        header,
+                        tar_name.as_bytes(),
+                        Some(&first),
+                        std::io::empty(),
+                    );
                 }
                 // O_NONBLOCK: were a fifo swapped in since the stat, opening must not hang.
                 let file = openat(
@@ -108,7 +116,12 @@ impl<'r, W: Write> TarWriter<'r, W> {
             SFlag::S_IFLNK => {
                 let target =
                     readlinkat(parent, name).map_err(|errno| sys("readlink", &where_(), errno))?;
-                self.append(header, tar_name.as_bytes(), Some(target.as_bytes()), std::io::empty())
+                self.append(
+                    header,
+                    tar_name.as_bytes(),
+                    Some(target.as_bytes()),
+                    std::io::empty(),
+                )
             }
             // Go's tar cannot hold sockets; Docker leaves them out.
             SFlag::S_IFSOCK => Ok(()),
@@ -135,15 +148,19 @@ impl<'r, W: Write> TarWriter<'r, W> {
 
     /// Writes the children of directory `dir` (opened `O_RDONLY`), named `prefix/child`,
     /// or `child` without a prefix; in name order, so that archives are reproducible.
-    pub fn append_children(&mut self, dir: OwnedFd, prefix: Option<&str>) -> Result<(), ArchiveError> {
+    pub fn append_children(
+        &mut self,
+        dir: OwnedFd,
+        prefix: Option<&str>,
+    ) -> Result<(), ArchiveError> {
         let listing = dir.try_clone().map_err(|source| ArchiveError::Io {
             action: "duplicate the descriptor of",
             path: proc_path(&dir),
             source,
         })?;
         let mut names: Vec<OsString> = Vec::new();
-        let mut entries =
-            nix::dir::Dir::from_fd(listing).map_err(|errno| sys("list", &proc_path(&dir), errno))?;
+        let mut entries = nix::dir::Dir::from_fd(listing)
+            .map_err(|errno| sys("list", &proc_path(&dir), errno))?;
         for entry in entries.iter() {
             let entry = entry.map_err(|errno| sys("list", &proc_path(&dir), errno))?;
             let name = OsStr::from_bytes(entry.file_name().to_bytes());
@@ -250,11 +267,15 @@ fn header_for(stat: &FileStat) -> Header {
     header.set_gid(u64::from(stat.st_gid));
     header.set_mtime(u64::try_from(stat.st_mtime).unwrap_or(0));
     header.set_size(0);
-    if matches!(kind(stat), SFlag::S_IFCHR | SFlag::S_IFBLK) {
-        // Major and minor numbers fit the header's 7 octal digits on Linux.
-        let _ = header.set_device_major(major(stat.st_rdev) as u32);
-        let _ = header.set_device_minor(minor(stat.st_rdev) as u32);
-    }
+    // Zero for all but devices, as Go writes them (some readers refuse blank fields).
+    let (dev_major, dev_minor) = if matches!(kind(stat), SFlag::S_IFCHR | SFlag::S_IFBLK) {
+        (major(stat.st_rdev), minor(stat.st_rdev))
+    } else {
+        (0, 0)
+    };
+    // Linux majors and minors fit the 7 octal digits of the GNU fields.
+    let _ = header.set_device_major(dev_major as u32);
+    let _ = header.set_device_minor(dev_minor as u32);
     header
 }
 
