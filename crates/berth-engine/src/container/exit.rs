@@ -43,6 +43,7 @@ pub async fn handle_exit(engine: &Arc<Engine>, container: &Arc<Container>, exit:
     }
     container.set_shim(None);
     let _ = berth_runtime::container::delete(engine.runtime(), &id, true);
+    super::mounts::release(engine, &container.with(|r| r.mounts.clone()));
     let exit_code = i64::from(exit.exit_code);
     let (policy, max_retries, restarts, manually_stopped, auto_remove, ran_for) = container.with(|r| {
         let policy = r.host_config.restart_policy.clone().unwrap_or_default();

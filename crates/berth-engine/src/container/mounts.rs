@@ -336,11 +336,13 @@ pub fn resolve(
         match mp.r#type.as_str() {
             "volume" => {
                 let name = mp.name.clone().unwrap_or_default();
-                let source = engine.volumes().data_path(&name);
+                let source = engine.volumes().mount_if_needed(&name)?;
                 let no_copy = mp.mode.split(',').any(|o| o == "nocopy");
                 if !no_copy {
-                    let inside = rootfs.join(mp.destination.trim_start_matches('/'));
-                    engine.volumes().seed(&name, &inside)?;
+                    // The image's content at the destination, resolved inside the rootfs.
+                    if let Ok(inside) = crate::archive::resolve(rootfs, &mp.destination) {
+                        engine.volumes().seed(&name, &inside)?;
+                    }
                 }
                 out.push(ResolvedMount::Bind {
                     source,
@@ -383,5 +385,17 @@ mod tests {
         assert_eq!((s, d.as_str()), (None, "/anon"));
         assert!(parse_bind("rel:ative").is_err());
         assert!(parse_bind("/a:/b:bogus").is_err());
+    }
+}
+
+/// Releases the volumes a run mounted (the last user of a volume with mount options
+/// unmounts it).
+pub fn release(engine: &Engine, mounts: &[MountPoint]) {
+    for mp in mounts.iter().filter(|m| m.r#type == "volume") {
+        if let Some(name) = &mp.name {
+            if let Err(e) = engine.volumes().release(name) {
+                tracing::warn!(volume = %name, error = %e, "release a volume");
+            }
+        }
     }
 }
