@@ -66,15 +66,20 @@ impl Follower {
     }
 
     fn follow(&mut self) -> Result<(), LogError> {
-        let (initial, newest) = read_initial(&self.path, &self.opts)?;
-        if initial.corrupt_lines > 0 && self.warn_corrupt(initial.corrupt_lines).is_break() {
+        let initial = read_initial(&self.path, &self.opts)?;
+        let corrupt_lines = initial.read.corrupt_lines;
+        if corrupt_lines > 0 && self.warn_corrupt(corrupt_lines).is_break() {
             return Ok(());
         }
-        for entry in initial.entries {
+        for entry in initial.read.entries {
             if self.tx.blocking_send(Ok(entry)).is_err() {
                 return Ok(());
             }
         }
+        if initial.past_until {
+            return Ok(());
+        }
+        let newest = initial.newest;
         // Front: files rotated away, to be read to their end; back: the newest file.
         let mut files: VecDeque<Tracked> = VecDeque::new();
         files.extend(newest.map(|n| Tracked {
@@ -187,7 +192,7 @@ impl Follower {
             Ok(entry) => entry,
             Err(_) => return self.warn_corrupt(1),
         };
-        if self.opts.until.is_some_and(|until| entry.time > until) {
+        if self.opts.is_past_until(&entry) {
             return Flow::Break(());
         }
         if !self.opts.accepts(&entry) {

@@ -55,7 +55,12 @@ impl ReadOptions {
         };
         stream_wanted
             && self.since.is_none_or(|since| entry.time >= since)
-            && self.until.is_none_or(|until| entry.time <= until)
+            && !self.is_past_until(entry)
+    }
+
+    /// Whether `entry` is later than `until`.
+    pub(crate) fn is_past_until(&self, entry: &LogEntry) -> bool {
+        self.until.is_some_and(|until| entry.time > until)
     }
 }
 
@@ -78,7 +83,16 @@ pub fn read_all(path: &Path, opts: &ReadOptions) -> Result<Vec<LogEntry>, LogErr
 
 /// Like [`read_all`], also counting the lines skipped as corrupt.
 pub fn read_logs(path: &Path, opts: &ReadOptions) -> Result<LogRead, LogError> {
-    Ok(read_initial(path, opts)?.0)
+    Ok(read_initial(path, opts)?.read)
+}
+
+/// What is there when a read starts.
+#[derive(Debug)]
+pub(crate) struct Initial {
+    pub(crate) read: LogRead,
+    pub(crate) newest: Option<NewestCursor>,
+    /// Whether an entry later than `until` was seen: a follower is done.
+    pub(crate) past_until: bool,
 }
 
 /// Where a follower goes on after the initial read: the newest file read (the live one
@@ -90,10 +104,7 @@ pub(crate) struct NewestCursor {
 }
 
 /// Reads what is there now, and where the live file was left.
-pub(crate) fn read_initial(
-    path: &Path,
-    opts: &ReadOptions,
-) -> Result<(LogRead, Option<NewestCursor>), LogError> {
+pub(crate) fn read_initial(path: &Path, opts: &ReadOptions) -> Result<Initial, LogError> {
     let files = open_all(path)?;
     match opts.tail {
         None => read_forward(files, opts),
@@ -102,11 +113,12 @@ pub(crate) fn read_initial(
 }
 
 /// Everything, oldest file first.
-fn read_forward(
-    files: Vec<OpenLog>,
-    opts: &ReadOptions,
-) -> Result<(LogRead, Option<NewestCursor>), LogError> {
-    let mut read = LogRead::default();
+fn read_forward(files: Vec<OpenLog>, opts: &ReadOptions) -> Result<Initial, LogError> {
+    let mut read = Initial {
+        read: LogRead::default(),
+        newest: None,
+        past_until: false,
+    };
     let mut newest = None;
     let count = files.len();
     for (index, log) in files.into_iter().enumerate() {
@@ -128,14 +140,15 @@ fn read_forward(
             newest = Some(NewestCursor { cursor, id: log.id });
         }
     }
-    Ok((read, newest))
+    read.newest = newest;
+    Ok(read)
 }
 
-fn take_line(read: &mut LogRead, line: &[u8], opts: &ReadOptions) {
+fn take_line(read: &mut Initial, line: &[u8], opts: &ReadOptions) {
     match decode_entry(line) {
-        Ok(entry) if opts.accepts(&entry) => read.entries.push(entry),
-        Ok(_) => {}
-        Err(_) => read.corrupt_lines += 1,
+        Ok(entry) if opts.accepts(&entry) => read.read.entries.push(entry),
+        Ok(entry) => read.past_until |= opts.is_past_until(&entry),
+        Err(_) => read.read.corrupt_lines += 1,
     }
 }
 
@@ -145,10 +158,11 @@ fn read_tail(
     mut files: Vec<OpenLog>,
     opts: &ReadOptions,
     tail: usize,
-) -> Result<(LogRead, Option<NewestCursor>), LogError> {
+) -> Result<Initial, LogError> {
     let mut found = TailFound {
         entries: VecDeque::new(),
         corrupt_lines: 0,
+        past_until: false,
         tail,
     };
     let mut newest = None;
@@ -186,17 +200,21 @@ fn read_tail(
             found.scan(&log.file, end, opts).map_err(read_error)?;
         }
     }
-    let read = LogRead {
-        entries: found.entries.into(),
-        corrupt_lines: found.corrupt_lines,
-    };
-    Ok((read, newest))
+    Ok(Initial {
+        read: LogRead {
+            entries: found.entries.into(),
+            corrupt_lines: found.corrupt_lines,
+        },
+        newest,
+        past_until: found.past_until,
+    })
 }
 
 /// The newest selected entries found so far by a backward read.
 struct TailFound {
     entries: VecDeque<LogEntry>,
     corrupt_lines: u64,
+    past_until: bool,
     tail: usize,
 }
 
@@ -213,7 +231,7 @@ impl TailFound {
         for_each_line_rev(file, end, |_, line| {
             match decode_entry(line) {
                 Ok(entry) if opts.accepts(&entry) => self.entries.push_front(entry),
-                Ok(_) => {}
+                Ok(entry) => self.past_until |= opts.is_past_until(&entry),
                 Err(_) => self.corrupt_lines += 1,
             }
             if self.is_full() {
