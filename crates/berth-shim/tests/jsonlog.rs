@@ -660,3 +660,154 @@ async fn follow_reports_corrupt_lines_and_goes_on() {
     assert_eq!(numbers(&[rx.recv().await.unwrap().unwrap()]), [2]);
     assert!(rx.recv().await.is_none());
 }
+
+/// What the container in the dockerd test prints, per stream.
+const DOCKER_SCRIPT: &str = r"printf 'hello <&>\n'; printf 'err\tline\n' >&2; \
+printf 'bad \377\376 utf8 \342\200\250 sep\n'; head -c 40000 /dev/zero | tr '\0' x; \
+printf '\nlast line, no newline'; printf 'err tail' >&2";
+
+fn docker_script_output() -> (Vec<u8>, Vec<u8>) {
+    let mut out = Vec::new();
+    out.extend_from_slice(b"hello <&>\n");
+    out.extend_from_slice(b"bad \xff\xfe utf8 \xe2\x80\xa8 sep\n");
+    out.extend_from_slice(&[b'x'; 40_000]);
+    out.extend_from_slice(b"\nlast line, no newline");
+    (out, b"err\tline\nerr tail".to_vec())
+}
+
+/// The part of a json-file line before `"time"`: what is not a clock reading.
+fn without_time(line: &str) -> &str {
+    &line[..line.find(r#","time":"#).unwrap()]
+}
+
+#[test]
+fn dockerd_and_berth_write_the_same_log_and_read_each_other() {
+    const DOCKERD: &str = "/usr/sbin/dockerd";
+    if !Path::new(DOCKERD).exists() || !Path::new(berth_testkit::busybox::BUSYBOX).exists() {
+        eprintln!("SKIPPED: {DOCKERD} or busybox is not installed");
+        return;
+    }
+    let Some(dockerd) = berth_testkit::PrivateDockerd::builder()
+        .dockerd(DOCKERD)
+        .prefix("berth-jsonlog-")
+        .start()
+    else {
+        return;
+    };
+    let tar = berth_testkit::busybox::rootfs_tar(dockerd.dir());
+    dockerd.docker_ok(&["import", tar.to_str().unwrap(), "berth-jsonlog:1"]);
+    dockerd.docker_ok(&[
+        "run",
+        "--name",
+        "printer",
+        "--network",
+        "none",
+        "--log-driver",
+        "json-file",
+        "berth-jsonlog:1",
+        "sh",
+        "-c",
+        DOCKER_SCRIPT,
+    ]);
+    let docker_log = PathBuf::from(
+        dockerd
+            .docker_ok(&["inspect", "-f", "{{.LogPath}}", "printer"])
+            .trim(),
+    );
+    let docker_lines = file_lines(&docker_log);
+
+    // berth's writer fed the same output, one stream after the other.
+    let (out, err) = docker_script_output();
+    let dir = tempfile::tempdir().unwrap();
+    let path = log_path(&dir);
+    let mut w = LogWriter::open(&path, None, 1).unwrap();
+    w.write(Stream::Stdout, &out).unwrap();
+    w.write(Stream::Stderr, &err).unwrap();
+    w.close().unwrap();
+    let berth_lines = file_lines(&path);
+
+    // Byte for byte the same entries (times aside), stream by stream: dockerd copies the
+    // two streams concurrently, so only the order within a stream is fixed.
+    for stream in [r#""stream":"stdout""#, r#""stream":"stderr""#] {
+        let of = |lines: &[String]| -> Vec<String> {
+            lines
+                .iter()
+                .map(|l| without_time(l).to_owned())
+                .filter(|l| l.contains(stream))
+                .collect()
+        };
+        // Not assert_eq!: the lines are 16 KiB long.
+        assert!(
+            of(&berth_lines) == of(&docker_lines),
+            "{stream} entries differ"
+        );
+    }
+    // stdout: hello, bad, three pieces of the x line, last; stderr: err, err tail.
+    assert_eq!(docker_lines.len(), 8);
+
+    // berth reads dockerd's log.
+    let from_docker = read_logs(&docker_log, &all()).unwrap();
+    assert_eq!(from_docker.corrupt_lines, 0);
+    let stdout_of = |entries: &[LogEntry]| -> Vec<u8> {
+        entries
+            .iter()
+            .filter(|e| e.stream == Stream::Stdout)
+            .flat_map(|e| e.line.clone())
+            .collect()
+    };
+    // Each invalid byte became one U+FFFD on disk.
+    let expected_stdout = String::from_utf8_lossy(&out);
+    assert!(expected_stdout.contains("bad \u{fffd}\u{fffd} utf8"));
+    assert_eq!(stdout_of(&from_docker.entries), expected_stdout.as_bytes());
+
+    // dockerd reads berth's log: put it in place of its own and ask `docker logs`.
+    std::fs::copy(&path, &docker_log).unwrap();
+    let logs = dockerd.docker(&["logs", "--timestamps", "printer"]);
+    assert!(logs.status.success(), "{logs:?}");
+    let stderr = String::from_utf8(logs.stderr).unwrap();
+    let berth_entries = read_all(&path, &all()).unwrap();
+    let err_entries: Vec<&LogEntry> = berth_entries
+        .iter()
+        .filter(|e| e.stream == Stream::Stderr)
+        .collect();
+    // `docker logs -t` prints our time_text, then the line.
+    assert_eq!(
+        stderr,
+        format!(
+            "{} err\tline\n{} err tail",
+            err_entries[0].time_text, err_entries[1].time_text
+        )
+    );
+    let stdout = dockerd.docker(&["logs", "printer"]).stdout;
+    assert_eq!(stdout, expected_stdout.as_bytes());
+
+    // berth reads dockerd's rotated files, in order, as `docker logs` shows them.
+    dockerd.docker_ok(&[
+        "run",
+        "--name",
+        "rotating",
+        "--network",
+        "none",
+        "--log-opt",
+        "max-size=1k",
+        "--log-opt",
+        "max-file=3",
+        "berth-jsonlog:1",
+        "sh",
+        "-c",
+        "i=0; while [ $i -lt 300 ]; do echo \"line $i\"; i=$((i+1)); done",
+    ]);
+    let rotating_log = PathBuf::from(
+        dockerd
+            .docker_ok(&["inspect", "-f", "{{.LogPath}}", "rotating"])
+            .trim(),
+    );
+    assert!(Path::new(&format!("{}.2", rotating_log.display())).exists());
+    let got = numbers(&read_all(&rotating_log, &all()).unwrap());
+    let first = *got.first().unwrap();
+    assert!(first > 0);
+    assert_eq!(got, (first..300).collect::<Vec<_>>());
+    let docker_says = dockerd.docker_ok(&["logs", "rotating"]);
+    let berth_says: String = texts(&read_all(&rotating_log, &all()).unwrap()).concat();
+    assert_eq!(berth_says, docker_says);
+}
