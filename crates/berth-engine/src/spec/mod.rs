@@ -163,6 +163,16 @@ pub fn build_spec_on(
         host.group_add.as_deref().unwrap_or_default(),
     )?;
 
+    // oci-spec's builders start from runc-like defaults: every field berth leaves out
+    // is cleared explicitly. Docker grants no inheritable or ambient capabilities.
+    let mut capabilities = LinuxCapabilitiesBuilder::default()
+        .bounding(caps.clone())
+        .effective(caps.clone())
+        .permitted(caps)
+        .build()
+        .map_err(internal)?;
+    capabilities.set_inheritable(None);
+    capabilities.set_ambient(None);
     let mut process = ProcessBuilder::default()
         .terminal(config.tty.unwrap_or(false))
         .user(
@@ -176,15 +186,8 @@ pub fn build_spec_on(
         .args(process::args(config, init)?)
         .env(process::environment(config, &hostname))
         .cwd(process::cwd(config)?)
-        .capabilities(
-            LinuxCapabilitiesBuilder::default()
-                .bounding(caps.clone())
-                .effective(caps.clone())
-                .permitted(caps)
-                .build()
-                .map_err(internal)?,
-        )
-        .rlimits(process::rlimits(host)?)
+        .capabilities(capabilities)
+        .rlimits(process::rlimits(host, system.nofile_hard)?)
         .no_new_privileges(security.no_new_privileges)
         .build()
         .map_err(internal)?;
@@ -240,6 +243,8 @@ pub fn build_spec_on(
         .linux(linux)
         .build()
         .map_err(internal)?;
+    spec.set_annotations(None);
+    spec.set_hostname(None);
     if !shared.uts {
         spec.set_hostname(Some(hostname));
         spec.set_domainname(config.domainname.clone().filter(|d| !d.is_empty()));

@@ -13,10 +13,12 @@ use super::{internal, SpecError};
 /// `PATH` when the image and the user give none (Docker's, for Linux containers).
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-/// `RLIMIT_NOFILE` when no `--ulimit nofile` is given. dockerd lets containers inherit
-/// its own limit (which its systemd unit, or containerd's, raises to 1048576); berth
-/// sets that value explicitly so that a container does not depend on how the daemon was
-/// started.
+/// `RLIMIT_NOFILE` (soft and hard) when no `--ulimit nofile` is given, as far as the
+/// daemon's own hard limit allows. dockerd lets containers inherit the limit of
+/// containerd, whose systemd unit raises it to 1048576; berth sets that value
+/// explicitly, so that a container does not depend on how the daemon was started,
+/// capped by the daemon's hard limit, which an unprivileged-for-rlimits daemon (no
+/// `CAP_SYS_RESOURCE`) could not raise.
 pub const DEFAULT_NOFILE: u64 = 1_048_576;
 
 /// `Entrypoint` + `Cmd`, prefixed by the init when `--init` is on. An entrypoint of
@@ -89,8 +91,8 @@ pub fn cwd(config: &ContainerConfig) -> Result<String, SpecError> {
     Ok(clean.to_string_lossy().into_owned())
 }
 
-/// `--ulimit`s, plus the default `nofile` when not given.
-pub fn rlimits(host: &HostConfig) -> Result<Vec<PosixRlimit>, SpecError> {
+/// `--ulimit`s, plus the default `nofile` (at most `nofile_cap`) when not given.
+pub fn rlimits(host: &HostConfig, nofile_cap: u64) -> Result<Vec<PosixRlimit>, SpecError> {
     let mut limits = Vec::new();
     for ulimit in host.ulimits.iter().flatten() {
         limits.push(rlimit(ulimit)?);
@@ -102,8 +104,8 @@ pub fn rlimits(host: &HostConfig) -> Result<Vec<PosixRlimit>, SpecError> {
         limits.push(
             PosixRlimitBuilder::default()
                 .typ(PosixRlimitType::RlimitNofile)
-                .soft(DEFAULT_NOFILE)
-                .hard(DEFAULT_NOFILE)
+                .soft(DEFAULT_NOFILE.min(nofile_cap))
+                .hard(DEFAULT_NOFILE.min(nofile_cap))
                 .build()
                 .map_err(internal)?,
         );
@@ -248,7 +250,7 @@ mod tests {
             ulimits: Some(vec![ulimit("nproc", 100, 200), ulimit("core", -1, -1)]),
             ..Default::default()
         };
-        let limits = rlimits(&host).unwrap();
+        let limits = rlimits(&host, u64::MAX).unwrap();
         assert_eq!(limits.len(), 3);
         assert_eq!(limits[0].typ(), PosixRlimitType::RlimitNproc);
         assert_eq!((limits[0].soft(), limits[0].hard()), (100, 200));
@@ -260,9 +262,12 @@ mod tests {
             ulimits: Some(vec![ulimit("nofile", 1024, 2048)]),
             ..Default::default()
         };
-        let limits = rlimits(&own_nofile).unwrap();
+        let limits = rlimits(&own_nofile, u64::MAX).unwrap();
         assert_eq!(limits.len(), 1);
         assert_eq!(limits[0].soft(), 1024);
+
+        let capped = rlimits(&HostConfig::default(), 20_000).unwrap();
+        assert_eq!((capped[0].soft(), capped[0].hard()), (20_000, 20_000));
     }
 
     #[test]
@@ -272,7 +277,7 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            rlimits(&unknown),
+            rlimits(&unknown, u64::MAX),
             Err(SpecError::Invalid("invalid ulimit type: files".into()))
         );
         let inverted = HostConfig {
@@ -280,7 +285,7 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            rlimits(&inverted),
+            rlimits(&inverted, u64::MAX),
             Err(SpecError::Invalid(
                 "ulimit soft limit must be less than or equal to hard limit: 10 > 5".into()
             ))

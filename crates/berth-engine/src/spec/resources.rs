@@ -31,6 +31,8 @@ pub struct HostResources {
     pub online_mems: String,
     /// Only the unified cgroup v2 hierarchy.
     pub cgroup_v2_only: bool,
+    /// The daemon's hard `RLIMIT_NOFILE`, which caps the containers' default.
+    pub nofile_hard: u64,
 }
 
 impl HostResources {
@@ -56,6 +58,9 @@ impl HostResources {
             online_cpus: online("/sys/devices/system/cpu/online", "0"),
             online_mems: online("/sys/devices/system/node/online", "0"),
             cgroup_v2_only: Path::new("/sys/fs/cgroup/cgroup.controllers").exists(),
+            nofile_hard: nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+                .map(|(_, hard)| hard)
+                .unwrap_or(u64::MAX),
         }
     }
 }
@@ -254,6 +259,7 @@ mod tests {
             online_cpus: "0-1".into(),
             online_mems: "0".into(),
             cgroup_v2_only: false,
+            nofile_hard: u64::MAX,
         }
     }
 
