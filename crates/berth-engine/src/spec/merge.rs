@@ -57,7 +57,7 @@ pub fn merge_docker_image_config(config: &mut ContainerConfig, image_config: &se
     };
     // Each field is read on its own, so that one odd field does not hide the others.
     let field = |name: &str| raw.get(name).filter(|v| !v.is_null());
-    if let Some(health) = field("Healthcheck").and_then(|v| parse::<DockerHealth>(v)) {
+    if let Some(health) = field("Healthcheck").and_then(parse::<DockerHealth>) {
         merge_healthcheck(config, health.into());
     }
     let image_cmd: Option<Vec<String>> = field("Cmd").and_then(parse);

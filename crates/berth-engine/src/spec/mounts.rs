@@ -324,7 +324,9 @@ pub fn assemble(defaults: Vec<Mount>, mut user: Vec<Mount>) -> Vec<Mount> {
         .into_iter()
         .filter(|m| {
             let dest = clean(m.destination());
-            !user_dests.contains(&dest) && !(user_mounts_dev && dest.starts_with("/dev/"))
+            let replaced = user_dests.contains(&dest);
+            let under_user_dev = user_mounts_dev && dest.starts_with("/dev/");
+            !replaced && !under_user_dev
         })
         .collect();
     user.sort_by_key(|m| depth(m.destination()));
