@@ -24,7 +24,13 @@ use std::collections::BTreeMap;
 use berth_client::types::containers::{ContainerConfig, Empty, HealthConfig};
 use serde::Deserialize;
 
-/// See the module documentation. `image` is the image config's `config` object.
+/// Fills `config` from the image's config as `docker create` does: User, WorkingDir and
+/// StopSignal when empty; Env (the container's, then the image's variables it does not
+/// name); Cmd and Entrypoint (a container entrypoint, even `[""]`, drops the image's Cmd;
+/// a container Cmd keeps the image's entrypoint); ExposedPorts and Volumes (union);
+/// Labels (the image's, overridden; always present afterwards). `image` is the image
+/// config's `config` object. Healthcheck, Shell, OnBuild and ArgsEscaped are Docker
+/// extensions oci-spec does not parse: see [`merge_docker_image_config`].
 pub fn merge_image_config(config: &mut ContainerConfig, image: &oci_spec::image::Config) {
     if is_empty_str(&config.user) {
         config.user.clone_from(image.user());
