@@ -98,7 +98,9 @@ impl ShimClient {
                 source,
             })?;
         let (Some(stdout), Some(mut stderr)) = (child.stdout.take(), child.stderr.take()) else {
-            return Err(SpawnError::Create("the shim's output was not captured".into()));
+            return Err(SpawnError::Create(
+                "the shim's output was not captured".into(),
+            ));
         };
         let handshake = async {
             // The first process exits as soon as it forked the shim proper.

@@ -63,7 +63,12 @@ pub fn main(args: ShimArgs) -> i32 {
     let created = match startup::create(&args) {
         Ok(created) => created,
         Err(err) => {
-            answer(&mut handshake, &Response::Error { message: err.to_string() });
+            answer(
+                &mut handshake,
+                &Response::Error {
+                    message: error_chain(&err),
+                },
+            );
             return 1;
         }
     };
@@ -76,13 +81,29 @@ pub fn main(args: ShimArgs) -> i32 {
         Ok(runtime) => runtime,
         Err(err) => {
             startup::undo(&args, Some(created.pid));
-            let message = StartError::EventLoop(err).to_string();
+            let message = error_chain(&StartError::EventLoop(err));
             answer(&mut handshake, &Response::Error { message });
             return 1;
         }
     };
     let local = tokio::task::LocalSet::new();
     local.block_on(&runtime, serve(args, created, handshake))
+}
+
+/// An error and its causes on one line (`what: why: why`), for answers to the daemon.
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut cause = err.source();
+    while let Some(err) = cause {
+        let part = err.to_string();
+        // `transparent` errors repeat their source's message.
+        if !text.ends_with(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        cause = err.source();
+    }
+    text
 }
 
 /// Writes the handshake line (nobody to tell if that fails: the daemon times out).
@@ -108,7 +129,7 @@ async fn serve(args: ShimArgs, created: Created, mut handshake: File) -> i32 {
         Ok(ready) => ready,
         Err(err) => {
             startup::undo(&args, Some(pid));
-            let message = StartError::EventLoop(err).to_string();
+            let message = error_chain(&StartError::EventLoop(err));
             answer(&mut handshake, &Response::Error { message });
             return 1;
         }
@@ -125,7 +146,7 @@ async fn serve(args: ShimArgs, created: Created, mut handshake: File) -> i32 {
         Ok(io) => state.borrow_mut().init.set_io(io),
         Err(err) => {
             startup::undo(&args, Some(pid));
-            let message = StartError::EventLoop(err).to_string();
+            let message = error_chain(&StartError::EventLoop(err));
             answer(&mut handshake, &Response::Error { message });
             return 1;
         }

@@ -111,14 +111,35 @@ fn start(state: &Rc<RefCell<Shim>>) -> Response {
     };
     // A poststart hook failure is a warning in the spec; the container runs.
     match berth_runtime::container::start(&root, &id) {
-        Ok(_warning) => {
-            state.borrow_mut().started = true;
-            Response::Ok
+        Ok(_warning) => {}
+        Err(err) if init_closed_the_start_socket(&err) => {
+            if let Ok(container) = berth_runtime::container::Container::load(&root, &id) {
+                let _ = berth_runtime::container::run_poststart(&container);
+            }
         }
-        Err(err) => Response::Error {
-            message: format!("start container `{id}`: {err}"),
-        },
+        Err(err) => {
+            return Response::Error {
+                message: format!("start container `{id}`: {}", super::error_chain(&err)),
+            }
+        }
     }
+    state.borrow_mut().started = true;
+    Response::Ok
+}
+
+/// The runtime's `start` connects to the init's exec socket and writes one byte; the
+/// init executes the program as soon as it accepted, closing the connection, so the
+/// write can fail with EPIPE although the container started (a failed exec would have
+/// exited the init, which the reaper reports). The runtime should treat this itself.
+fn init_closed_the_start_socket(err: &berth_runtime::Error) -> bool {
+    matches!(
+        err,
+        berth_runtime::Error::Io { source, .. }
+            if matches!(
+                source.kind(),
+                std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset
+            )
+    )
 }
 
 async fn wait(state: &Rc<RefCell<Shim>>, target: &Target, write: &mut OwnedWriteHalf) {

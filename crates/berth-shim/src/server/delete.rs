@@ -56,7 +56,12 @@ fn delete(state: &Rc<RefCell<Shim>>) -> Result<(), String> {
     match container::delete(&root, &id, true) {
         // A poststop hook failure is a warning in the spec.
         Ok(_) | Err(berth_runtime::Error::NotFound(_)) => {}
-        Err(err) => return Err(format!("delete container `{id}`: {err}")),
+        Err(err) => {
+            return Err(format!(
+                "delete container `{id}`: {}",
+                super::error_chain(&err)
+            ))
+        }
     }
     match std::fs::remove_dir_all(&state_dir) {
         Ok(()) => Ok(()),

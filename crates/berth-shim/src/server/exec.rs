@@ -10,9 +10,9 @@ use oci_spec::runtime::Process;
 use tokio::net::unix::OwnedWriteHalf;
 
 use super::conn::{reply, stream, Input};
+use super::pumps;
 use super::state::{subscribe, Proc, Shim, Subscription, Target};
 use super::stdio::{Prepared, StdioSpec};
-use super::pumps;
 use crate::protocol::Response;
 
 /// Serves an `Exec` request.
@@ -95,7 +95,7 @@ fn start(
             )
         })
         .map_err(stdio_error)?
-        .map_err(|err| format!("exec in container `{id}`: {err}"))?;
+        .map_err(|err| format!("exec in container `{id}`: {}", super::error_chain(&err)))?;
     let target = Target::Exec(exec_id.clone());
     let io = prepared
         .finish()

@@ -16,26 +16,28 @@ use crate::protocol::{ShimArgs, EXIT_FILE, PID_FILE, SOCKET_NAME};
 #[derive(Debug, Error)]
 pub(super) enum StartError {
     /// The state directory or a file in it.
-    #[error("{what} `{path}`: {source}")]
+    #[error("{what} `{path}`")]
     File {
         what: &'static str,
         path: PathBuf,
         source: std::io::Error,
     },
     /// Pipes, the console socket or /dev/null.
-    #[error("set up the stdio of container `{id}`: {source}")]
+    #[error("set up the stdio of container `{id}`")]
     Stdio { id: String, source: std::io::Error },
     /// The runtime failed.
-    #[error("create container `{id}`: {source}")]
+    #[error("create container `{id}`")]
     Create {
         id: String,
         source: berth_runtime::Error,
     },
     /// The pty master did not come.
-    #[error("receive the terminal of container `{id}` (does config.json say `process.terminal: true`?): {source}")]
+    #[error(
+        "receive the terminal of container `{id}` (does config.json say `process.terminal: true`?)"
+    )]
     Terminal { id: String, source: std::io::Error },
     /// The event loop.
-    #[error("start the shim's event loop: {0}")]
+    #[error("start the shim's event loop")]
     EventLoop(#[source] std::io::Error),
 }
 
@@ -80,9 +82,8 @@ fn create_steps(
     root: &StateRoot,
     init: &mut Option<i32>,
 ) -> Result<Created, StartError> {
-    let file_error = |what: &'static str, path: PathBuf| {
-        move |source| StartError::File { what, path, source }
-    };
+    let file_error =
+        |what: &'static str, path: PathBuf| move |source| StartError::File { what, path, source };
     std::fs::create_dir_all(&args.state_dir).map_err(file_error(
         "create the shim state directory",
         args.state_dir.clone(),
@@ -134,8 +135,7 @@ fn create_steps(
     })?;
 
     let socket = args.state_dir.join(SOCKET_NAME);
-    let listener =
-        UnixListener::bind(&socket).map_err(file_error("listen on", socket.clone()))?;
+    let listener = UnixListener::bind(&socket).map_err(file_error("listen on", socket.clone()))?;
     listener
         .set_nonblocking(true)
         .map_err(file_error("listen on", socket))?;

@@ -13,8 +13,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::exit;
 use super::fdio::FdIo;
-use super::pumps::ProcIo;
 use super::log_sink::LogSink;
+use super::pumps::ProcIo;
 use crate::protocol::{ContainerStatus, ExitInfo};
 
 /// Output chunks queued for one client before it counts as too slow and is dropped.
