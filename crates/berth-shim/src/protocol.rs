@@ -74,6 +74,8 @@ pub struct ShimArgs {
 /// A request to a shim (one JSON line).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
+// One request per connection, parsed once: the size of `Exec` costs nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Request {
     /// How is the container? Answer: [`Response::State`].
     State,

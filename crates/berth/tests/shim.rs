@@ -1,10 +1,11 @@
 //! `berth shim` driven through `berth_shim::ShimClient`, as the daemon drives it: real
 //! containers (busybox bundles), real ptys, logs and cgroups.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns: a failed step fails the test
 
 mod support;
 
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -16,7 +17,7 @@ use berth_shim::{Response, ShimArgs, ShimClient, SpawnError};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use oci_spec::runtime::Process;
-use serde_json::{json, Value};
+use serde_json::Value;
 use support::{cgroup_dirs, process_gone, Bundle};
 use tempfile::TempDir;
 use tokio::io::AsyncWriteExt;
@@ -131,7 +132,10 @@ async fn collect(stream: &mut UnixStream) -> Streamed {
                 FRAME_STDERR => got.stderr.extend(payload),
                 FRAME_EXIT => {
                     got.exit = exit_code_of(&payload);
-                    assert!(read_frame(stream).await.unwrap().is_none(), "frames after exit");
+                    assert!(
+                        read_frame(stream).await.unwrap().is_none(),
+                        "frames after exit"
+                    );
                     break;
                 }
                 other => panic!("unknown frame kind {other}"),
@@ -470,9 +474,4 @@ async fn a_client_that_never_reads_does_not_block_the_container() {
         .unwrap();
     assert_eq!(exit.exit_code, 0);
     client.delete().await.unwrap();
-}
-
-#[allow(dead_code)]
-fn unused(_: PathBuf, _: Value) -> Value {
-    json!(null)
 }

@@ -39,13 +39,14 @@ pub(super) async fn serve(state: Rc<RefCell<Shim>>, stream: UnixStream) {
     };
     match request {
         Request::State => {
-            let shim = state.borrow();
-            let answer = Response::State {
-                status: shim.status(),
-                pid: shim.init.pid,
-                exit: shim.init.exit.clone(),
+            let answer = {
+                let shim = state.borrow();
+                Response::State {
+                    status: shim.status(),
+                    pid: shim.init.pid,
+                    exit: shim.init.exit.clone(),
+                }
             };
-            drop(shim);
             let _ = reply(&mut write, &answer).await;
         }
         Request::Start => {

@@ -29,7 +29,7 @@ pub(super) enum StartError {
     #[error("create container `{id}`")]
     Create {
         id: String,
-        source: berth_runtime::Error,
+        source: Box<berth_runtime::Error>,
     },
     /// The pty master did not come.
     #[error(
@@ -126,7 +126,7 @@ fn create_steps(
         .map_err(stdio_error)?
         .map_err(|source| StartError::Create {
             id: args.id.clone(),
-            source,
+            source: Box::new(source),
         })?;
     *init = Some(state.pid);
     let io = prepared.finish().map_err(|source| StartError::Terminal {
