@@ -170,6 +170,7 @@ pub async fn create(
         let mut settings = requested
             .get(&mode)
             .or_else(|| requested.get(&network.id))
+            .or_else(|| requested.get("default"))
             .or_else(|| requested.values().next())
             .cloned()
             .unwrap_or_default();
@@ -177,7 +178,8 @@ pub async fn create(
         networks.insert(network.name.clone(), settings);
         // Further networks given at create (API 1.44+) are joined too.
         for (other, settings) in &requested {
-            if other == &mode || other == &network.id || other == &network.name {
+            // `default` names the mode's network (the CLI sends it for `--network default`).
+            if other == &mode || other == "default" || other == &network.id || other == &network.name {
                 continue;
             }
             let net = engine.networks().network(other).await.map_err(|_| {
