@@ -27,10 +27,20 @@ fn gateway_of(subnet: &str) -> String {
 fn predefined_networks_are_listed_and_cannot_be_removed() {
     let daemon = TestDaemon::start();
     let bridge = daemon.create_default_bridge();
-    let out = daemon.docker_ok(&["network", "ls", "--format", "{{.Name}} {{.Driver}} {{.Scope}}"]);
-    assert_eq!(out, "bridge bridge local\nhost host local\nnone null local\n");
+    let out = daemon.docker_ok(&[
+        "network",
+        "ls",
+        "--format",
+        "{{.Name}} {{.Driver}} {{.Scope}}",
+    ]);
+    assert_eq!(
+        out,
+        "bridge bridge local\nhost host local\nnone null local\n"
+    );
     let host = inspect(&daemon, "host");
-    let expected = hex::encode(Sha256::digest(format!("{}/host", daemon.instance).as_bytes()));
+    let expected = hex::encode(Sha256::digest(
+        format!("{}/host", daemon.instance).as_bytes(),
+    ));
     assert_eq!(host.id, expected);
     // Stable: the same id and creation time on every call.
     assert_eq!(inspect(&daemon, &host.id[..12]).created, host.created);
@@ -47,13 +57,25 @@ fn predefined_networks_are_listed_and_cannot_be_removed() {
     for name in ["bridge", "host", "none"] {
         let err = daemon.docker_err(&["network", "rm", name]);
         assert!(
-            err.contains(&format!("{name} is a pre-defined network and cannot be removed")),
+            err.contains(&format!(
+                "{name} is a pre-defined network and cannot be removed"
+            )),
             "{err}"
         );
         let err = daemon.docker_err(&["network", "create", name]);
-        assert!(err.contains("pre-defined network and cannot be created"), "{err}");
+        assert!(
+            err.contains("pre-defined network and cannot be created"),
+            "{err}"
+        );
     }
-    let builtin = daemon.docker_ok(&["network", "ls", "-q", "--no-trunc", "--filter", "type=builtin"]);
+    let builtin = daemon.docker_ok(&[
+        "network",
+        "ls",
+        "-q",
+        "--no-trunc",
+        "--filter",
+        "type=builtin",
+    ]);
     assert_eq!(builtin.lines().count(), 3);
     let custom = daemon.docker_ok(&["network", "ls", "-q", "--filter", "type=custom"]);
     assert_eq!(custom, "");
@@ -71,15 +93,28 @@ fn create_inspect_filter_and_remove_a_bridge_network() {
     let bridge = format!("bn{}", rand_hex(8));
     let id = daemon
         .docker_ok(&[
-            "network", "create", "--subnet", &subnet, "--gateway", &gateway, "--label",
-            "tier=web", "--attachable", "--internal", "-o",
-            &format!("com.docker.network.bridge.name={bridge}"), &name,
+            "network",
+            "create",
+            "--subnet",
+            &subnet,
+            "--gateway",
+            &gateway,
+            "--label",
+            "tier=web",
+            "--attachable",
+            "--internal",
+            "-o",
+            &format!("com.docker.network.bridge.name={bridge}"),
+            &name,
         ])
         .trim()
         .to_string();
     assert_eq!(id.len(), 64);
     assert!(link_exists(&bridge), "bridge {bridge} missing");
-    let addr = Command::new("ip").args(["-4", "-o", "addr", "show", "dev", &bridge]).output().unwrap();
+    let addr = Command::new("ip")
+        .args(["-4", "-o", "addr", "show", "dev", &bridge])
+        .output()
+        .unwrap();
     let prefix = subnet.split('/').nth(1).unwrap();
     assert!(
         String::from_utf8_lossy(&addr.stdout).contains(&format!("{gateway}/{prefix}")),
@@ -97,7 +132,11 @@ fn create_inspect_filter_and_remove_a_bridge_network() {
     assert_eq!(config.subnet.as_deref(), Some(subnet.as_str()));
     assert_eq!(config.gateway.as_deref(), Some(gateway.as_str()));
     assert_eq!(net.containers, Some(Default::default()));
-    assert!(humantime::parse_rfc3339_weak(&net.created).is_ok(), "{}", net.created);
+    assert!(
+        humantime::parse_rfc3339_weak(&net.created).is_ok(),
+        "{}",
+        net.created
+    );
 
     // Without a bridge name: br-<id12>, from a pool berth-net picks or the given subnet.
     let second = format!("net{}", rand_hex(6));
@@ -108,7 +147,10 @@ fn create_inspect_filter_and_remove_a_bridge_network() {
     assert!(link_exists(&format!("br-{}", &second_id[..12])));
 
     let err = daemon.docker_err(&["network", "create", "--subnet", &random_subnet(), &name]);
-    assert!(err.contains(&format!("network with name {name} already exists")), "{err}");
+    assert!(
+        err.contains(&format!("network with name {name} already exists")),
+        "{err}"
+    );
     let err = daemon.docker_err(&["network", "create", "-d", "weave", "x"]);
     assert!(err.contains("plugin \"weave\" not found"), "{err}");
     let err = daemon.docker_err(&["network", "create", "--subnet", &subnet, "overlapping"]);
@@ -124,7 +166,10 @@ fn create_inspect_filter_and_remove_a_bridge_network() {
         v
     };
     assert_eq!(names("label=tier=web"), vec![name.clone()]);
-    assert_eq!(names(&format!("name={}", &second[3..])), vec![second.clone()]);
+    assert_eq!(
+        names(&format!("name={}", &second[3..])),
+        vec![second.clone()]
+    );
     assert_eq!(names(&format!("id={}", &id[..10])), vec![name.clone()]);
     let mut both = vec![name.clone(), second.clone()];
     both.sort();
@@ -136,7 +181,10 @@ fn create_inspect_filter_and_remove_a_bridge_network() {
     assert!(!link_exists(&format!("br-{}", &second_id[..12])));
     let err = daemon.docker_err(&["network", "inspect", &name]);
     assert!(err.contains(&format!("network {name} not found")), "{err}");
-    assert!(!daemon.data_root().join(format!("network/meta/{id}.json")).exists());
+    assert!(!daemon
+        .data_root()
+        .join(format!("network/meta/{id}.json"))
+        .exists());
 }
 
 #[test]
@@ -145,7 +193,11 @@ fn a_network_with_endpoints_is_kept_and_shows_them() {
     let name = format!("ep{}", rand_hex(6));
     daemon.docker_ok(&["network", "create", "--subnet", &random_subnet(), &name]);
     let ns = format!("bat{}", rand_hex(8));
-    assert!(Command::new("ip").args(["netns", "add", &ns]).status().unwrap().success());
+    assert!(Command::new("ip")
+        .args(["netns", "add", &ns])
+        .status()
+        .unwrap()
+        .success());
     let container_id = rand_hex(64);
     let endpoint = daemon
         .rt
@@ -178,7 +230,14 @@ fn a_network_with_endpoints_is_kept_and_shows_them() {
     );
     let pruned = daemon.docker_ok(&["network", "prune", "-f"]);
     assert!(!pruned.contains(&name), "{pruned}");
-    let in_use = daemon.docker_ok(&["network", "ls", "--format", "{{.Name}}", "--filter", "dangling=false"]);
+    let in_use = daemon.docker_ok(&[
+        "network",
+        "ls",
+        "--format",
+        "{{.Name}}",
+        "--filter",
+        "dangling=false",
+    ]);
     assert!(in_use.lines().any(|l| l == name), "{in_use}");
 
     daemon
@@ -195,7 +254,15 @@ fn prune_removes_unused_custom_networks_by_label_and_age() {
     daemon.create_default_bridge();
     let keep = format!("keep{}", rand_hex(6));
     let drop = format!("drop{}", rand_hex(6));
-    daemon.docker_ok(&["network", "create", "--subnet", &random_subnet(), "--label", "keep", &keep]);
+    daemon.docker_ok(&[
+        "network",
+        "create",
+        "--subnet",
+        &random_subnet(),
+        "--label",
+        "keep",
+        &keep,
+    ]);
     daemon.docker_ok(&["network", "create", "--subnet", &random_subnet(), &drop]);
     // Nothing is older than an hour.
     let out = daemon.docker_ok(&["network", "prune", "-f", "--filter", "until=1h"]);
@@ -224,7 +291,10 @@ fn connect_names_missing_containers_and_networks() {
         .rt
         .block_on(client.connect_network(&name, "ghost", None))
         .unwrap_err();
-    assert!(matches!(&err, Error::NotFound { message } if message.contains("No such container: ghost")), "{err}");
+    assert!(
+        matches!(&err, Error::NotFound { message } if message.contains("No such container: ghost")),
+        "{err}"
+    );
     let err = daemon.docker_err(&["network", "disconnect", "nonet", "ghost"]);
     assert!(err.contains("network nonet not found"), "{err}");
     daemon.docker_ok(&["network", "rm", &name]);
@@ -233,7 +303,13 @@ fn connect_names_missing_containers_and_networks() {
 #[test]
 fn events_tell_of_creation_and_removal_and_cleanup_leaves_nothing() {
     let daemon = TestDaemon::start();
-    let since = format!("{}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs());
+    let since = format!(
+        "{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    );
     let name = format!("evt{}", rand_hex(6));
     let id = daemon
         .docker_ok(&["network", "create", "--subnet", &random_subnet(), &name])
@@ -241,21 +317,44 @@ fn events_tell_of_creation_and_removal_and_cleanup_leaves_nothing() {
         .to_string();
     let bridge = format!("br-{}", &id[..12]);
     daemon.docker_ok(&["network", "rm", &name]);
-    let until = format!("{}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() + 1);
+    let until = format!(
+        "{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            + 1
+    );
     let out = daemon.docker_ok(&[
-        "events", "--since", &since, "--until", &until, "--filter", &format!("network={name}"),
-        "--format", "{{.Type}} {{.Action}} {{.Actor.ID}} {{.Actor.Attributes.type}}",
+        "events",
+        "--since",
+        &since,
+        "--until",
+        &until,
+        "--filter",
+        &format!("network={name}"),
+        "--format",
+        "{{.Type}} {{.Action}} {{.Actor.ID}} {{.Actor.Attributes.type}}",
     ]);
-    assert_eq!(out, format!("network create {id} bridge\nnetwork destroy {id} bridge\n"));
+    assert_eq!(
+        out,
+        format!("network create {id} bridge\nnetwork destroy {id} bridge\n")
+    );
 
     // A network left behind on purpose: dropping the daemon must remove it and the table.
     daemon.docker_ok(&["network", "create", "--subnet", &random_subnet(), &name]);
-    let id = daemon.docker_ok(&["network", "inspect", "-f", "{{.Id}}", &name]).trim().to_string();
+    let id = daemon
+        .docker_ok(&["network", "inspect", "-f", "{{.Id}}", &name])
+        .trim()
+        .to_string();
     let bridge2 = format!("br-{}", &id[..12]);
     let instance = daemon.instance.clone();
     assert!(link_exists(&bridge2));
     assert!(nft_table_exists(&instance));
     drop(daemon);
     assert!(!link_exists(&bridge) && !link_exists(&bridge2));
-    assert!(!nft_table_exists(&instance), "nft table {instance} left behind");
+    assert!(
+        !nft_table_exists(&instance),
+        "nft table {instance} left behind"
+    );
 }

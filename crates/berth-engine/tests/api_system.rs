@@ -7,12 +7,15 @@ mod api_daemon;
 use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use api_daemon::{random_subnet, rand_hex, TestDaemon};
+use api_daemon::{rand_hex, random_subnet, TestDaemon};
 use berth_client::types::networks::{Ipam, IpamConfig, NetworkCreateRequest};
 use berth_client::types::volumes::VolumeCreateRequest;
 
 fn now_secs() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs_f64()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
 }
 
 #[test]
@@ -79,18 +82,27 @@ fn docker_info_describes_the_daemon_and_its_id_is_kept() {
         "Live Restore Enabled: true".to_string(),
         "Architecture: x86_64".to_string(),
     ] {
-        assert!(out.contains(&wanted), "`{wanted}` missing from docker info:\n{out}");
+        assert!(
+            out.contains(&wanted),
+            "`{wanted}` missing from docker info:\n{out}"
+        );
     }
     let cgroup_v2 = std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
     assert!(
-        out.contains(&format!("Cgroup Version: {}", if cgroup_v2 { 2 } else { 1 })),
+        out.contains(&format!(
+            "Cgroup Version: {}",
+            if cgroup_v2 { 2 } else { 1 }
+        )),
         "{out}"
     );
 
     let info = daemon.rt.block_on(daemon.client().info()).unwrap();
     assert_eq!(info.containers, 0);
     assert_eq!(info.images, 0);
-    assert_eq!(info.ncpu as usize, std::thread::available_parallelism().unwrap().get());
+    assert_eq!(
+        info.ncpu as usize,
+        std::thread::available_parallelism().unwrap().get()
+    );
     assert!(info.mem_total > 0);
     let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
     assert_eq!(info.name, hostname.trim());
@@ -107,7 +119,12 @@ fn docker_info_describes_the_daemon_and_its_id_is_kept() {
 #[test]
 fn python_sdk_reads_info_and_version() {
     let daemon = TestDaemon::start();
-    if Command::new("python3").args(["-c", "import docker"]).output().map(|o| !o.status.success()).unwrap_or(true) {
+    if Command::new("python3")
+        .args(["-c", "import docker"])
+        .output()
+        .map(|o| !o.status.success())
+        .unwrap_or(true)
+    {
         eprintln!("skipped: the Python docker SDK is not installed");
         return;
     }
@@ -119,8 +136,15 @@ fn python_sdk_reads_info_and_version() {
          print(i['ID'], i['Driver'], i['Plugins']['Volume'][0], v['ApiVersion'], c.ping())\n",
         daemon.host()
     );
-    let out = Command::new("python3").args(["-c", &script]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("python3")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let id = daemon.rt.block_on(daemon.client().info()).unwrap().id;
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
@@ -135,7 +159,12 @@ fn system_df_counts_volume_bytes_and_users() {
     daemon.docker_ok(&["volume", "create", &name]);
     let data = daemon.engine.volumes().data_path(&name);
     std::fs::write(data.join("blob"), vec![7u8; 2000]).unwrap();
-    let summary = daemon.docker_ok(&["system", "df", "--format", "{{.Type}}|{{.TotalCount}}|{{.Size}}"]);
+    let summary = daemon.docker_ok(&[
+        "system",
+        "df",
+        "--format",
+        "{{.Type}}|{{.TotalCount}}|{{.Size}}",
+    ]);
     assert!(summary.contains("Local Volumes|1|2kB"), "{summary}");
     assert!(summary.contains("Images|0|0B"), "{summary}");
     assert!(summary.contains("Containers|0|0B"), "{summary}");
@@ -179,7 +208,9 @@ fn events_replay_a_window_and_end_at_until() {
         .unwrap();
     let until = format!("{:.9}", now_secs());
     let format = "{{.Type}} {{.Action}} {{.Actor.ID}} {{index .Actor.Attributes \"name\"}}";
-    let out = daemon.docker_ok(&["events", "--since", &since, "--until", &until, "--format", format]);
+    let out = daemon.docker_ok(&[
+        "events", "--since", &since, "--until", &until, "--format", format,
+    ]);
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(
         lines,
@@ -191,7 +222,14 @@ fn events_replay_a_window_and_end_at_until() {
     );
     // Filters: only the volume.
     let out = daemon.docker_ok(&[
-        "events", "--since", &since, "--until", &until, "--filter", "type=volume", "--format",
+        "events",
+        "--since",
+        &since,
+        "--until",
+        &until,
+        "--filter",
+        "type=volume",
+        "--format",
         "{{.Type}} {{.Action}}",
     ]);
     assert_eq!(out.trim(), "volume create");
@@ -209,16 +247,27 @@ fn events_stream_live_until_the_deadline() {
     // The CLI turns durations into times before now (`--until 1s` is a second ago), so
     // `--since 0s --until 1s` is an empty window that dockerd refuses, and berth too.
     let refused = daemon.docker_err(&["events", "--since", "0s", "--until", "1s"]);
-    assert!(refused.contains("cannot be after `until` time"), "{refused}");
+    assert!(
+        refused.contains("cannot be after `until` time"),
+        "{refused}"
+    );
     // From now for three seconds.
     let since = format!("{:.9}", now_secs());
     let until = format!("{:.9}", now_secs() + 3.0);
     let mut cmd = Command::new("/usr/local/bin/docker");
-    cmd.args(["events", "--since", &since, "--until", &until, "--format", "{{.Type}} {{.Action}} {{.Actor.ID}}"])
-        .env("DOCKER_HOST", daemon.host())
-        .env("DOCKER_CONFIG", daemon.data_root())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    cmd.args([
+        "events",
+        "--since",
+        &since,
+        "--until",
+        &until,
+        "--format",
+        "{{.Type}} {{.Action}} {{.Actor.ID}}",
+    ])
+    .env("DOCKER_HOST", daemon.host())
+    .env("DOCKER_CONFIG", daemon.data_root())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
     let started = std::time::Instant::now();
     let child = cmd.spawn().unwrap();
     std::thread::sleep(Duration::from_millis(800));
@@ -227,11 +276,21 @@ fn events_stream_live_until_the_deadline() {
     daemon.docker_ok(&["volume", "rm", &name]);
     let out = child.wait_with_output().unwrap();
     let elapsed = started.elapsed();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
         format!("volume create {name}\nvolume destroy {name}\n")
     );
-    assert!(elapsed >= Duration::from_secs(2), "ended early: {elapsed:?}");
-    assert!(elapsed < Duration::from_secs(10), "did not end at until: {elapsed:?}");
+    assert!(
+        elapsed >= Duration::from_secs(2),
+        "ended early: {elapsed:?}"
+    );
+    assert!(
+        elapsed < Duration::from_secs(10),
+        "did not end at until: {elapsed:?}"
+    );
 }

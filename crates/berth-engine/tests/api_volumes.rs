@@ -39,7 +39,12 @@ fn container_using(daemon: &TestDaemon, volume: &str) -> String {
         mounts: vec![MountPoint {
             r#type: "volume".into(),
             name: Some(volume.into()),
-            source: daemon.engine.volumes().data_path(volume).display().to_string(),
+            source: daemon
+                .engine
+                .volumes()
+                .data_path(volume)
+                .display()
+                .to_string(),
             destination: "/data".into(),
             driver: Some("local".into()),
             mode: "z".into(),
@@ -53,7 +58,11 @@ fn container_using(daemon: &TestDaemon, volume: &str) -> String {
         args: vec![],
         has_been_started: false,
     };
-    daemon.engine.containers.insert(Container::new(dir, record)).unwrap();
+    daemon
+        .engine
+        .containers
+        .insert(Container::new(dir, record))
+        .unwrap();
     id
 }
 
@@ -79,9 +88,18 @@ fn create_inspect_list_and_remove() {
     let mut both = vec![name.clone(), other.clone()];
     both.sort();
     assert_eq!(names(&daemon, &[]), both);
-    assert_eq!(names(&daemon, &["--filter", "label=app=db"]), vec![name.clone()]);
-    assert_eq!(names(&daemon, &["--filter", "label=app=web"]), Vec::<String>::new());
-    assert_eq!(names(&daemon, &["--filter", &format!("name={}", &other[3..])]), vec![other.clone()]);
+    assert_eq!(
+        names(&daemon, &["--filter", "label=app=db"]),
+        vec![name.clone()]
+    );
+    assert_eq!(
+        names(&daemon, &["--filter", "label=app=web"]),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        names(&daemon, &["--filter", &format!("name={}", &other[3..])]),
+        vec![other.clone()]
+    );
     assert_eq!(names(&daemon, &["--filter", "driver=local"]), both);
     assert_eq!(names(&daemon, &["--filter", "dangling=true"]), both);
     let err = daemon.docker_err(&["volume", "ls", "--filter", "colour=red"]);
@@ -112,13 +130,22 @@ fn a_volume_in_use_is_kept_with_a_conflict() {
         matches!(&err, Error::Conflict { message } if message.contains("volume is in use") && message.contains(&container)),
         "{err}"
     );
-    assert_eq!(names(&daemon, &["--filter", "dangling=false"]), vec![name.clone()]);
-    assert_eq!(names(&daemon, &["--filter", "dangling=true"]), Vec::<String>::new());
+    assert_eq!(
+        names(&daemon, &["--filter", "dangling=false"]),
+        vec![name.clone()]
+    );
+    assert_eq!(
+        names(&daemon, &["--filter", "dangling=true"]),
+        Vec::<String>::new()
+    );
     let out = daemon.docker_ok(&["volume", "prune", "-a", "-f"]);
     assert!(!out.contains(&name), "{out}");
     assert!(daemon.engine.volumes().inspect(&name).is_ok());
     let df = daemon.docker_ok(&["system", "df", "-v", "--format", "{{json .Volumes}}"]);
-    assert!(df.contains("\"Links\":\"1\"") || df.contains("\"Links\":1"), "{df}");
+    assert!(
+        df.contains("\"Links\":\"1\"") || df.contains("\"Links\":1"),
+        "{df}"
+    );
 }
 
 #[test]
@@ -141,9 +168,18 @@ fn prune_takes_anonymous_volumes_unless_all_and_reports_space() {
     daemon.docker_ok(&["volume", "create", "--label", "keep=yes", &labelled]);
 
     let out = daemon.docker_ok(&["volume", "prune", "-f"]);
-    assert_eq!(out, format!("Deleted Volumes:\n{}\n\nTotal reclaimed space: 3kB\n", anonymous.name));
+    assert_eq!(
+        out,
+        format!(
+            "Deleted Volumes:\n{}\n\nTotal reclaimed space: 3kB\n",
+            anonymous.name
+        )
+    );
     let out = daemon.docker_ok(&["volume", "prune", "-a", "-f", "--filter", "label!=keep"]);
-    assert_eq!(out, format!("Deleted Volumes:\n{named}\n\nTotal reclaimed space: 0B\n"));
+    assert_eq!(
+        out,
+        format!("Deleted Volumes:\n{named}\n\nTotal reclaimed space: 0B\n")
+    );
     assert_eq!(names(&daemon, &[]), vec![labelled.clone()]);
     let err = daemon.docker_err(&["volume", "prune", "-f", "--filter", "colour=red"]);
     assert!(err.contains("invalid filter 'colour'"), "{err}");
@@ -152,15 +188,34 @@ fn prune_takes_anonymous_volumes_unless_all_and_reports_space() {
 #[test]
 fn create_and_destroy_are_events() {
     let daemon = TestDaemon::start();
-    let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs().to_string();
+    let since = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        .to_string();
     let name = format!("ev{}", rand_hex(6));
     daemon.docker_ok(&["volume", "create", &name]);
     daemon.docker_ok(&["volume", "create", &name]);
     daemon.docker_ok(&["volume", "rm", &name]);
-    let until = (SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() + 1).to_string();
+    let until = (SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 1)
+    .to_string();
     let out = daemon.docker_ok(&[
-        "events", "--since", &since, "--until", &until, "--filter", &format!("volume={name}"),
-        "--format", "{{.Type}} {{.Action}} {{.Actor.ID}} {{.Actor.Attributes.driver}}",
+        "events",
+        "--since",
+        &since,
+        "--until",
+        &until,
+        "--filter",
+        &format!("volume={name}"),
+        "--format",
+        "{{.Type}} {{.Action}} {{.Actor.ID}} {{.Actor.Attributes.driver}}",
     ]);
-    assert_eq!(out, format!("volume create {name} local\nvolume destroy {name} local\n"));
+    assert_eq!(
+        out,
+        format!("volume create {name} local\nvolume destroy {name} local\n")
+    );
 }

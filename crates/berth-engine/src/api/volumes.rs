@@ -68,12 +68,14 @@ async fn list(
             contains("name", &v.name)
                 && filters
                     .get("driver")
-                    .is_none_or(|wanted| wanted.iter().any(|w| *w == v.driver))
+                    .is_none_or(|wanted| wanted.contains(&v.driver))
                 && query::labels_match(&filters, &v.labels)
                 && dangling.is_none_or(|want| engine.volume_users(&v.name).is_empty() == want)
         })
         .collect();
-    Ok(json(&serde_json::json!({ "Volumes": volumes, "Warnings": [] })))
+    Ok(json(
+        &serde_json::json!({ "Volumes": volumes, "Warnings": [] }),
+    ))
 }
 
 /// `POST /volumes/create`: 201 with the volume (the existing one for a taken name).
@@ -111,9 +113,7 @@ async fn remove(
     let force = flag(params.get("force"));
     let driver = match engine.volumes().inspect(&name) {
         Ok(volume) => volume.driver,
-        Err(VolumeError::NotFound(_)) if force => {
-            return Ok(StatusCode::NO_CONTENT.into_response())
-        }
+        Err(VolumeError::NotFound(_)) if force => return Ok(StatusCode::NO_CONTENT.into_response()),
         Err(e) => return Err(e.into()),
     };
     let users = engine.volume_users(&name);
@@ -149,13 +149,12 @@ async fn prune(
         not_labels: filters.get("label!").cloned().unwrap_or_default(),
     };
     let engine2 = engine.clone();
-    let (deleted, space) =
-        tokio::task::spawn_blocking(move || -> Result<(Vec<String>, u64)> {
-            let in_use = volumes_in_use(&engine2);
-            Ok(engine2.volumes().prune(&in_use, &filter)?)
-        })
-        .await
-        .map_err(|e| EngineError::Internal(format!("prune volumes: {e}")))??;
+    let (deleted, space) = tokio::task::spawn_blocking(move || -> Result<(Vec<String>, u64)> {
+        let in_use = volumes_in_use(&engine2);
+        Ok(engine2.volumes().prune(&in_use, &filter)?)
+    })
+    .await
+    .map_err(|e| EngineError::Internal(format!("prune volumes: {e}")))??;
     for name in &deleted {
         publish(&engine, "destroy", name, "local");
     }

@@ -14,7 +14,9 @@ use berth_engine::{DaemonConfig, Engine};
 use berth_net::CreateNetwork;
 
 pub fn rand_hex(n: usize) -> String {
-    (0..n).map(|_| format!("{:x}", rand::random::<u8>() % 16)).collect()
+    (0..n)
+        .map(|_| format!("{:x}", rand::random::<u8>() % 16))
+        .collect()
 }
 
 pub struct TestDaemon {
@@ -42,7 +44,10 @@ impl TestDaemon {
         let socket = exec.path().join("berth.sock");
         let engine = rt.block_on(Engine::open(config)).unwrap();
         let listener = rt
-            .block_on(berth_engine::api::bind(&format!("unix://{}", socket.display())))
+            .block_on(berth_engine::api::bind(&format!(
+                "unix://{}",
+                socket.display()
+            )))
             .unwrap();
         rt.spawn(berth_engine::api::serve(
             listener,
@@ -76,14 +81,16 @@ impl TestDaemon {
     pub fn create_default_bridge(&self) -> berth_net::state::NetworkState {
         for _ in 0..20 {
             let subnet = random_subnet();
-            let created = self.rt.block_on(self.engine.networks().create_network(CreateNetwork {
-                id: rand_hex(64),
-                name: "bridge".into(),
-                subnet: Some(subnet.parse().unwrap()),
-                bridge: Some(format!("b{}", self.instance)),
-                default_bridge: true,
-                ..Default::default()
-            }));
+            let created = self
+                .rt
+                .block_on(self.engine.networks().create_network(CreateNetwork {
+                    id: rand_hex(64),
+                    name: "bridge".into(),
+                    subnet: Some(subnet.parse().unwrap()),
+                    bridge: Some(format!("b{}", self.instance)),
+                    default_bridge: true,
+                    ..Default::default()
+                }));
             match created {
                 Ok(state) => return state,
                 Err(berth_net::NetError::PoolOverlap { .. }) => continue,
@@ -149,9 +156,13 @@ impl Drop for TestDaemon {
     fn drop(&mut self) {
         let networks = self.rt.block_on(self.engine.networks().networks());
         for net in networks {
-            let _ = self.rt.block_on(self.engine.networks().remove_network(&net.id));
+            let _ = self
+                .rt
+                .block_on(self.engine.networks().remove_network(&net.id));
             // Whatever the manager could not remove, the bridge must not stay behind.
-            let _ = Command::new("ip").args(["link", "del", &net.bridge]).output();
+            let _ = Command::new("ip")
+                .args(["link", "del", &net.bridge])
+                .output();
         }
         let _ = berth_net::nat::Nft::new(&self.instance).delete_table();
     }

@@ -75,7 +75,11 @@ impl MetaStore {
 
     /// The settings of `id`, recording `make()` first if there are none yet (for networks
     /// created outside the API: the pre-defined ones).
-    pub fn load_or_init(&self, id: &str, make: impl FnOnce() -> NetworkMeta) -> Result<NetworkMeta> {
+    pub fn load_or_init(
+        &self,
+        id: &str,
+        make: impl FnOnce() -> NetworkMeta,
+    ) -> Result<NetworkMeta> {
         if let Some(meta) = self.load(id)? {
             return Ok(meta);
         }
@@ -114,10 +118,16 @@ mod tests {
         store.save("n1", &meta).unwrap();
         assert_eq!(store.load("n1").unwrap(), Some(meta.clone()));
         let first = store
-            .load_or_init("n2", || NetworkMeta { created: "first".into(), ..Default::default() })
+            .load_or_init("n2", || NetworkMeta {
+                created: "first".into(),
+                ..Default::default()
+            })
             .unwrap();
         let again = store
-            .load_or_init("n2", || NetworkMeta { created: "second".into(), ..Default::default() })
+            .load_or_init("n2", || NetworkMeta {
+                created: "second".into(),
+                ..Default::default()
+            })
             .unwrap();
         assert_eq!(first, again);
         store.remove("n1").unwrap();

@@ -55,7 +55,9 @@ pub fn publish(engine: &Engine, action: &str, entry: &Entry, container: Option<&
     if let Some(container) = container {
         attributes.insert("container".to_string(), container.to_string());
     }
-    engine.events().publish("network", action, &entry.id, attributes);
+    engine
+        .events()
+        .publish("network", action, &entry.id, attributes);
 }
 
 /// `GET /networks`.
@@ -72,11 +74,17 @@ async fn list(
         None | Some([]) => None,
         Some([one]) => Some(parse_bool_filter("dangling", one)?),
         Some(_) => {
-            return Err(EngineError::Invalid("got more than one value for filter key \"dangling\"".into()).into())
+            return Err(EngineError::Invalid(
+                "got more than one value for filter key \"dangling\"".into(),
+            )
+            .into())
         }
     };
     if let Some(types) = filters.get("type") {
-        if let Some(bad) = types.iter().find(|t| !matches!(t.as_str(), "custom" | "builtin")) {
+        if let Some(bad) = types
+            .iter()
+            .find(|t| !matches!(t.as_str(), "custom" | "builtin"))
+        {
             return Err(EngineError::Invalid(format!("invalid filter: 'type'='{bad}'")).into());
         }
     }
@@ -93,7 +101,9 @@ fn parse_bool_filter(key: &str, value: &str) -> Result<bool> {
     match value.to_ascii_lowercase().as_str() {
         "true" | "1" => Ok(true),
         "false" | "0" => Ok(false),
-        _ => Err(EngineError::Invalid(format!("invalid filter '{key}={value}'"))),
+        _ => Err(EngineError::Invalid(format!(
+            "invalid filter '{key}={value}'"
+        ))),
     }
 }
 
@@ -105,9 +115,15 @@ fn list_matches(engine: &Engine, filters: &Filters, dangling: Option<bool>, entr
             .is_none_or(|wanted| wanted.iter().any(|w| value.contains(w.as_str())))
     };
     let exact = |key: &str, value: &str| {
-        filters.get(key).is_none_or(|wanted| wanted.iter().any(|w| w == value))
+        filters
+            .get(key)
+            .is_none_or(|wanted| wanted.iter().any(|w| w == value))
     };
-    let kind = if entry.is_predefined() { "builtin" } else { "custom" };
+    let kind = if entry.is_predefined() {
+        "builtin"
+    } else {
+        "custom"
+    };
     let dangling_ok = dangling.is_none_or(|want| {
         let unused = !entry.is_predefined() && entry.container_ids(engine).is_empty();
         unused == want
@@ -149,11 +165,13 @@ async fn create(State(engine): State<AppState>, body: Bytes) -> ApiResult<Respon
             ))
             .into());
         }
-        other => {
-            return Err(EngineError::NotFound(format!("plugin \"{other}\" not found")).into())
-        }
+        other => return Err(EngineError::NotFound(format!("plugin \"{other}\" not found")).into()),
     }
-    if request.scope.as_deref().is_some_and(|s| !s.is_empty() && s != "local") {
+    if request
+        .scope
+        .as_deref()
+        .is_some_and(|s| !s.is_empty() && s != "local")
+    {
         return Err(EngineError::Invalid("berth networks have local scope only".into()).into());
     }
     if request.ingress == Some(true) {
@@ -166,7 +184,11 @@ async fn create(State(engine): State<AppState>, body: Bytes) -> ApiResult<Respon
         return Err(duplicate(&name).into());
     }
     let ipam = request.ipam.clone().unwrap_or_default();
-    if let Some(driver) = ipam.driver.as_deref().filter(|d| !d.is_empty() && *d != "default") {
+    if let Some(driver) = ipam
+        .driver
+        .as_deref()
+        .filter(|d| !d.is_empty() && *d != "default")
+    {
         return Err(EngineError::NotFound(format!("plugin \"{driver}\" not found")).into());
     }
     let (subnet, gateway, ip_range) = address_plan(&ipam.config.unwrap_or_default())?;
@@ -245,7 +267,9 @@ fn address_plan(
         [config] => {
             let subnet = config.subnet.as_deref().filter(|s| !s.is_empty());
             if subnet.is_some_and(|s| s.contains(':')) {
-                return Err(EngineError::Invalid("IPv6 networks are not supported by berth".into()));
+                return Err(EngineError::Invalid(
+                    "IPv6 networks are not supported by berth".into(),
+                ));
             }
             let gateway = config
                 .gateway
@@ -256,7 +280,12 @@ fn address_plan(
                         .map_err(|_| EngineError::Invalid(format!("invalid gateway address: {g}")))
                 })
                 .transpose()?;
-            let ip_range = config.ip_range.as_deref().filter(|r| !r.is_empty()).map(cidr).transpose()?;
+            let ip_range = config
+                .ip_range
+                .as_deref()
+                .filter(|r| !r.is_empty())
+                .map(cidr)
+                .transpose()?;
             if subnet.is_none() && (gateway.is_some() || ip_range.is_some()) {
                 return Err(EngineError::Invalid(
                     "a gateway or an IP range needs a subnet (--subnet)".into(),
@@ -310,7 +339,10 @@ async fn prune(
         None | Some([]) => None,
         Some([one]) => Some(until_nanos(one)?),
         Some(_) => {
-            return Err(EngineError::Invalid("got more than one value for filter key \"until\"".into()).into())
+            return Err(EngineError::Invalid(
+                "got more than one value for filter key \"until\"".into(),
+            )
+            .into())
         }
     };
     // Networks that containers name, running or not: removing them would break a start.

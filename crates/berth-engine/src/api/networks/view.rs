@@ -223,8 +223,8 @@ pub fn network(engine: &Engine, entry: &Entry, containers: bool) -> Network {
 
 /// [`network`] with the fields the typed struct leaves out (`ConfigFrom`, `ConfigOnly`).
 pub fn document(engine: &Engine, entry: &Entry, containers: bool) -> serde_json::Value {
-    let mut value = serde_json::to_value(network(engine, entry, containers))
-        .unwrap_or(serde_json::Value::Null);
+    let mut value =
+        serde_json::to_value(network(engine, entry, containers)).unwrap_or(serde_json::Value::Null);
     if let serde_json::Value::Object(map) = &mut value {
         map.insert("ConfigFrom".into(), serde_json::json!({ "Network": "" }));
         map.insert("ConfigOnly".into(), false.into());

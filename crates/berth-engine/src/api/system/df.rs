@@ -28,7 +28,10 @@ pub async fn disk_usage(
         .map(|(_, v)| v)
         .collect();
     for kind in &wanted {
-        if !matches!(kind.as_str(), "container" | "image" | "volume" | "build-cache") {
+        if !matches!(
+            kind.as_str(),
+            "container" | "image" | "volume" | "build-cache"
+        ) {
             return Err(EngineError::Invalid(format!("unknown object type: {kind}")).into());
         }
     }
@@ -72,7 +75,10 @@ fn to_value<T: serde::Serialize>(value: &T) -> Result<serde_json::Value> {
 
 /// The bytes of all distinct layers, and each image with the containers using it and the
 /// bytes it shares with other images.
-fn images(engine: &Engine, containers: &[std::sync::Arc<Container>]) -> Result<(i64, Vec<ImageSummary>)> {
+fn images(
+    engine: &Engine,
+    containers: &[std::sync::Arc<Container>],
+) -> Result<(i64, Vec<ImageSummary>)> {
     let store = engine.images();
     let mut users: HashMap<String, i64> = HashMap::new();
     for c in containers {

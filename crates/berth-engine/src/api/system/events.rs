@@ -18,8 +18,20 @@ use crate::error::EngineError;
 
 /// The filter keys dockerd accepts on `/events`.
 const FILTER_KEYS: &[&str] = &[
-    "config", "container", "daemon", "event", "image", "label", "network", "node", "plugin",
-    "scope", "secret", "service", "type", "volume",
+    "config",
+    "container",
+    "daemon",
+    "event",
+    "image",
+    "label",
+    "network",
+    "node",
+    "plugin",
+    "scope",
+    "secret",
+    "service",
+    "type",
+    "volume",
 ];
 
 /// `GET /events`.
@@ -113,8 +125,7 @@ impl Stream {
             };
             match received {
                 Ok(event) => {
-                    if in_window(&event, self.since, self.until) && matches(&self.filters, &event)
-                    {
+                    if in_window(&event, self.since, self.until) && matches(&self.filters, &event) {
                         return Some(event);
                     }
                 }
@@ -141,10 +152,19 @@ fn in_window(event: &EventMessage, since: Option<i128>, until: Option<i128>) -> 
 /// dockerd's `events.Filter.Include`: every given key must match (values of one key are
 /// alternatives).
 pub fn matches(filters: &Filters, event: &EventMessage) -> bool {
-    let attr = |key: &str| event.actor.attributes.get(key).map(String::as_str).unwrap_or("");
+    let attr = |key: &str| {
+        event
+            .actor
+            .attributes
+            .get(key)
+            .map(String::as_str)
+            .unwrap_or("")
+    };
     // Key absent: no constraint.
     let exact = |key: &str, value: &str| {
-        filters.get(key).is_none_or(|wanted| wanted.iter().any(|w| w == value))
+        filters
+            .get(key)
+            .is_none_or(|wanted| wanted.iter().any(|w| w == value))
     };
     let exact_any = |key: &str, values: &[&str]| {
         filters
@@ -220,7 +240,10 @@ mod tests {
             action: action.into(),
             actor: EventActor {
                 id: id.into(),
-                attributes: attrs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+                attributes: attrs
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
             },
             scope: Some("local".into()),
             ..Default::default()
@@ -233,12 +256,26 @@ mod tests {
 
     #[test]
     fn keys_combine_and_values_alternate() {
-        let start = event("container", "start", "abc123", &[("name", "web"), ("image", "busybox:latest")]);
-        assert!(matches(&filters(r#"{"type":["container","network"]}"#), &start));
+        let start = event(
+            "container",
+            "start",
+            "abc123",
+            &[("name", "web"), ("image", "busybox:latest")],
+        );
+        assert!(matches(
+            &filters(r#"{"type":["container","network"]}"#),
+            &start
+        ));
         assert!(!matches(&filters(r#"{"type":["network"]}"#), &start));
-        assert!(matches(&filters(r#"{"container":["web"],"event":["start"]}"#), &start));
+        assert!(matches(
+            &filters(r#"{"container":["web"],"event":["start"]}"#),
+            &start
+        ));
         assert!(matches(&filters(r#"{"container":["abc"]}"#), &start));
-        assert!(!matches(&filters(r#"{"container":["web"],"event":["die"]}"#), &start));
+        assert!(!matches(
+            &filters(r#"{"container":["web"],"event":["die"]}"#),
+            &start
+        ));
         assert!(matches(&filters(r#"{"image":["busybox"]}"#), &start));
         assert!(matches(&filters(r#"{"label":["name=web"]}"#), &start));
     }

@@ -36,7 +36,11 @@ pub fn os_release() -> (String, String) {
     };
     let pretty = field("PRETTY_NAME");
     (
-        if pretty.is_empty() { "Linux".to_string() } else { pretty },
+        if pretty.is_empty() {
+            "Linux".to_string()
+        } else {
+            pretty
+        },
         field("VERSION_ID"),
     )
 }

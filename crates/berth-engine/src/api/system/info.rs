@@ -187,11 +187,9 @@ pub fn engine_id(data_root: &Path) -> Result<String> {
     let _ = std::fs::remove_file(&temporary);
     match linked {
         Ok(()) => Ok(id),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            std::fs::read_to_string(&path)
-                .map(|s| s.trim().to_string())
-                .map_err(|e| EngineError::io("read", &path, e))
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => std::fs::read_to_string(&path)
+            .map(|s| s.trim().to_string())
+            .map_err(|e| EngineError::io("read", &path, e)),
         Err(e) => Err(EngineError::io("link", &path, e)),
     }
 }
