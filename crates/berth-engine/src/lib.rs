@@ -27,6 +27,7 @@ pub mod engine;
 pub mod error;
 pub mod events;
 pub mod exec;
+pub mod shimio;
 pub mod spec;
 pub mod volumes;
 

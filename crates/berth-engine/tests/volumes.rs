@@ -1,5 +1,7 @@
 //! The local volume driver on real directories and real mounts (run as root).
 
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
 use std::collections::{BTreeMap, HashSet};
 use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
 use std::path::Path;
@@ -39,7 +41,10 @@ fn create_inspect_list_remove() {
     assert!(data.is_dir());
     assert_eq!(store.data_path("data1"), data);
     let created_at = created.created_at.clone().unwrap();
-    assert!(humantime::parse_rfc3339(&created_at).is_ok(), "{created_at}");
+    assert!(
+        humantime::parse_rfc3339(&created_at).is_ok(),
+        "{created_at}"
+    );
 
     assert_eq!(store.inspect("data1").unwrap(), created);
     store.create(named("data0")).unwrap();
@@ -64,7 +69,10 @@ fn a_volume_in_use_is_not_removed() {
         .remove("busy", &["abc".to_string(), "def".to_string()])
         .unwrap_err();
     assert!(matches!(err, VolumeError::InUse { .. }));
-    assert_eq!(err.to_string(), "remove busy: volume is in use - [abc, def]");
+    assert_eq!(
+        err.to_string(),
+        "remove busy: volume is in use - [abc, def]"
+    );
     assert!(store.inspect("busy").is_ok());
 }
 
@@ -108,7 +116,10 @@ fn invalid_names_drivers_and_options_are_refused() {
         );
     }
     let err = store.create(named("x")).unwrap_err();
-    assert!(err.to_string().contains("volume name is too short"), "{err}");
+    assert!(
+        err.to_string().contains("volume name is too short"),
+        "{err}"
+    );
 
     let err = store
         .create(CreateVolume {
@@ -128,7 +139,12 @@ fn invalid_names_drivers_and_options_are_refused() {
         .unwrap_err();
     assert_eq!(err.to_string(), "create opts: invalid option: \"colour\"");
     // Nothing was left behind by the refusals.
-    assert_eq!(std::fs::read_dir(dir.path().join("volumes")).unwrap().count(), 0);
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("volumes"))
+            .unwrap()
+            .count(),
+        0
+    );
     assert!(matches!(
         store.inspect("../escape"),
         Err(VolumeError::NotFound(_))
@@ -166,10 +182,13 @@ fn anonymous_volumes_get_hex_names_and_only_they_are_pruned_by_default() {
 
     let in_use = HashSet::from([used.name.clone()]);
     let (removed, space) = store.prune(&in_use, &PruneFilter::default()).unwrap();
-    assert_eq!(removed, [anonymous.name.clone()]);
+    assert_eq!(removed, std::slice::from_ref(&anonymous.name));
     assert_eq!(space, 1000);
     let left: HashSet<_> = store.list().unwrap().into_iter().map(|v| v.name).collect();
-    assert_eq!(left, HashSet::from([used.name.clone(), "keepme".to_string()]));
+    assert_eq!(
+        left,
+        HashSet::from([used.name.clone(), "keepme".to_string()])
+    );
 
     let all = PruneFilter {
         all: true,
@@ -306,8 +325,14 @@ fn seed_copies_the_image_content_with_ownership_once() {
     store.seed("seeded", &src).unwrap();
     let data = store.data_path("seeded");
 
-    assert_eq!(std::fs::read_to_string(data.join("conf")).unwrap(), "setting=1\n");
-    assert_eq!(std::fs::read_to_string(data.join("sub/data")).unwrap(), "payload");
+    assert_eq!(
+        std::fs::read_to_string(data.join("conf")).unwrap(),
+        "setting=1\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(data.join("sub/data")).unwrap(),
+        "payload"
+    );
     let conf = std::fs::metadata(data.join("conf")).unwrap();
     assert_eq!((conf.uid(), conf.gid()), (1234, 5678));
     assert_eq!(conf.mode() & 0o7777, 0o4750);
@@ -323,10 +348,16 @@ fn seed_copies_the_image_content_with_ownership_once() {
         1_000_000_000
     );
     let top = std::fs::metadata(&data).unwrap();
-    assert_eq!((top.uid(), top.gid(), top.mode() & 0o7777), (999, 998, 0o711));
+    assert_eq!(
+        (top.uid(), top.gid(), top.mode() & 0o7777),
+        (999, 998, 0o711)
+    );
     // xattrs are best effort: tmp filesystems without user xattrs cannot hold them.
     if let Ok(Some(value)) = xattr::get(src.join("conf"), "user.origin") {
-        assert_eq!(xattr::get(data.join("conf"), "user.origin").unwrap(), Some(value));
+        assert_eq!(
+            xattr::get(data.join("conf"), "user.origin").unwrap(),
+            Some(value)
+        );
     }
 
     // Only once: an emptied volume is not filled again.

@@ -71,7 +71,9 @@ pub struct ShimArgs {
     pub stdin_once: bool,
 }
 
-/// A request to a shim (one JSON line).
+/// A request to a shim (one JSON line). The `Exec` variant carries a whole OCI process;
+/// requests are built once and sent, so their size does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Request {

@@ -5,6 +5,7 @@
 //! Errors leave handlers as [`ApiError`], which answers Docker's `{"message": "..."}` with
 //! the status each engine error maps to: the one place where errors become HTTP.
 
+pub mod container_data;
 pub mod containers;
 pub mod exec;
 pub mod hijack;
@@ -77,6 +78,7 @@ pub fn router(engine: Arc<Engine>) -> Router {
     Router::new()
         .merge(system::routes())
         .merge(containers::routes())
+        .merge(container_data::routes())
         .merge(exec::routes())
         .merge(images::routes())
         .merge(networks::routes())

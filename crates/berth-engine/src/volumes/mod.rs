@@ -156,8 +156,7 @@ impl VolumeStore {
             driver: "local".to_string(),
             labels: request.labels,
             options: request.driver_opts,
-            created_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now())
-                .to_string(),
+            created_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
             anonymous,
             seeded: false,
         };
@@ -254,7 +253,9 @@ impl VolumeStore {
         let count = counts.entry(name.to_string()).or_insert(0);
         if *count == 0 {
             if let Some(options) = mount::Options::from_driver_opts(&meta.options) {
-                options.mount(&data).map_err(|source| io(name, "mount", &data, source))?;
+                options
+                    .mount(&data)
+                    .map_err(|source| io(name, "mount", &data, source))?;
             }
         }
         *count += 1;
@@ -314,7 +315,8 @@ impl VolumeStore {
             .next()
             .is_none();
         if empty {
-            copy::copy_up(source, &data).map_err(|err| io(name, err.action, &err.path, err.source))?;
+            copy::copy_up(source, &data)
+                .map_err(|err| io(name, err.action, &err.path, err.source))?;
         }
         meta.seeded = true;
         meta.store(&dir)
