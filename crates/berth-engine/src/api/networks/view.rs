@@ -58,9 +58,10 @@ fn hash_id(text: &str) -> String {
 }
 
 /// The endpoint id Docker shows for container `container_id` on network `network_id`:
-/// derived, so that network and container inspect agree without storing it.
+/// derived, so that network and container inspect agree without storing it (the same
+/// formula as `container::networking`'s).
 pub fn endpoint_id(network_id: &str, container_id: &str) -> String {
-    hash_id(&format!("{network_id}/{container_id}"))
+    hash_id(&format!("{container_id}/{network_id}"))
 }
 
 fn rfc3339(time: SystemTime) -> String {

@@ -6,9 +6,7 @@ use std::path::Path;
 
 use axum::extract::{Query, State};
 use axum::response::Response;
-use berth_client::types::containers::{
-    ContainerStatus, ContainerSummary, NetworkSettings, Port, SummaryHostConfig,
-};
+use berth_client::types::containers::ContainerSummary;
 use berth_client::types::images::ImageSummary;
 use berth_client::types::volumes::{Volume, VolumeUsage};
 
@@ -148,123 +146,19 @@ fn volumes(engine: &Engine) -> Result<Vec<Volume>> {
     Ok(out)
 }
 
-/// A container as `docker system df -v` lists it, with the sizes of its writable layer
-/// and of its whole root file system.
+/// A container as `docker ps` lists it, with the sizes of its writable layer and of its
+/// whole root file system.
 fn container_summary(engine: &Engine, container: &Container) -> ContainerSummary {
-    let record = container.record();
+    let mut summary = crate::container::view::summary(container);
     let size_rw = dir_size(&container.dir().join("upper")) as i64;
     let image_size = engine
         .images()
-        .get(&record.image_id)
+        .get(&summary.image_id)
         .map(|i| i.layers.iter().map(|l| l.size()).sum::<u64>() as i64)
         .unwrap_or(0);
-    let mut command = vec![record.path.clone()];
-    command.extend(record.args.iter().cloned());
-    let ports = record
-        .ports
-        .iter()
-        .flat_map(|(spec, bindings)| {
-            let (port, proto) = spec.split_once('/').unwrap_or((spec, "tcp"));
-            let private_port = port.parse().unwrap_or(0);
-            bindings.iter().map(move |(ip, public)| Port {
-                ip: Some(ip.clone()),
-                private_port,
-                public_port: Some(*public),
-                r#type: proto.to_string(),
-            })
-        })
-        .collect();
-    ContainerSummary {
-        id: record.id.clone(),
-        names: vec![format!("/{}", record.name)],
-        image: record.config.image.clone().unwrap_or_default(),
-        image_id: record.image_id.clone(),
-        command: command.join(" "),
-        created: crate::api::query::timestamp(&record.created)
-            .map(|ns| (ns / 1_000_000_000) as i64)
-            .unwrap_or(0),
-        ports,
-        size_rw: Some(size_rw),
-        size_root_fs: Some(size_rw + image_size),
-        labels: record.config.labels.clone().unwrap_or_default(),
-        state: record.state.status,
-        status: status_text(&record.state),
-        host_config: Some(SummaryHostConfig {
-            network_mode: record
-                .host_config
-                .network_mode
-                .clone()
-                .unwrap_or_else(|| "bridge".to_string()),
-            annotations: None,
-        }),
-        network_settings: Some(NetworkSettings {
-            sandbox_key: None,
-            ports: None,
-            networks: Some(record.networks.clone()),
-        }),
-        mounts: record.mounts.clone(),
-    }
-}
-
-/// Docker's human status: `Up 3 minutes`, `Exited (0) 2 hours ago`, `Created`.
-fn status_text(state: &crate::container::State) -> String {
-    let ago = |time: &Option<String>| {
-        time.as_deref()
-            .and_then(|t| crate::api::query::timestamp(t).ok())
-            .map(|ns| {
-                let now = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_nanos() as i128)
-                    .unwrap_or(0);
-                human_duration(((now - ns).max(0) / 1_000_000_000) as u64)
-            })
-            .unwrap_or_else(|| "Less than a second".to_string())
-    };
-    match state.status {
-        ContainerStatus::Created => "Created".to_string(),
-        ContainerStatus::Running => format!("Up {}", ago(&state.started_at)),
-        ContainerStatus::Paused => format!("Up {} (Paused)", ago(&state.started_at)),
-        ContainerStatus::Restarting => format!(
-            "Restarting ({}) {} ago",
-            state.exit_code,
-            ago(&state.finished_at)
-        ),
-        ContainerStatus::Removing => "Removal In Progress".to_string(),
-        ContainerStatus::Exited => format!(
-            "Exited ({}) {} ago",
-            state.exit_code,
-            ago(&state.finished_at)
-        ),
-        ContainerStatus::Dead => "Dead".to_string(),
-    }
-}
-
-/// Go's `units.HumanDuration`, which Docker's status strings use.
-fn human_duration(seconds: u64) -> String {
-    let plural = |n: u64, unit: &str| {
-        if n == 1 {
-            format!("1 {unit}")
-        } else {
-            format!("{n} {unit}s")
-        }
-    };
-    match seconds {
-        0 => "Less than a second".to_string(),
-        1..=59 => plural(seconds, "second"),
-        60..=3599 => plural(seconds / 60, "minute"),
-        3600..=172_799 => {
-            let hours = seconds / 3600;
-            if hours == 1 {
-                "About an hour".to_string()
-            } else {
-                plural(hours, "hour")
-            }
-        }
-        172_800..=1_209_599 => plural(seconds / 86_400, "day"),
-        1_209_600..=5_183_999 => plural(seconds / 604_800, "week"),
-        5_184_000..=63_071_999 => plural(seconds / 2_592_000, "month"),
-        _ => plural(seconds / 31_536_000, "year"),
-    }
+    summary.size_rw = Some(size_rw);
+    summary.size_root_fs = Some(size_rw + image_size);
+    summary
 }
 
 /// Bytes of the files under `dir`, each hard-linked inode once; 0 if it does not exist.
@@ -290,16 +184,6 @@ fn dir_size(dir: &Path) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_read_like_docker() {
-        assert_eq!(human_duration(0), "Less than a second");
-        assert_eq!(human_duration(1), "1 second");
-        assert_eq!(human_duration(125), "2 minutes");
-        assert_eq!(human_duration(3700), "About an hour");
-        assert_eq!(human_duration(7300), "2 hours");
-        assert_eq!(human_duration(3 * 86_400), "3 days");
-    }
 
     #[test]
     fn sizes_count_hard_links_once() {
