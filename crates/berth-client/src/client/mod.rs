@@ -57,8 +57,9 @@ enum Endpoint {
 }
 
 /// A client of one daemon. Its calls must run inside a tokio runtime: each connection is
-/// driven by a spawned task.
-#[derive(Debug)]
+/// driven by a spawned task. Clones share nothing but the address and the negotiated
+/// version.
+#[derive(Debug, Clone)]
 pub struct DockerClient {
     endpoint: Endpoint,
     /// The address as given, for error messages.
@@ -111,6 +112,11 @@ impl DockerClient {
             display: host.to_string(),
             version: OnceCell::new(),
         })
+    }
+
+    /// The daemon's address as given.
+    pub fn host(&self) -> &str {
+        &self.display
     }
 
     /// Uses `version` instead of negotiating one.
