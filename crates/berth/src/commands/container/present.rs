@@ -122,9 +122,10 @@ pub fn ps_row(c: &ContainerSummary, no_trunc: bool) -> Value {
     };
     let labels: Vec<String> = c.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
     let size = match (c.size_rw, c.size_root_fs) {
-        (Some(rw), Some(root)) => format!(
+        // Go omits a zero SizeRw.
+        (rw, Some(root)) => format!(
             "{} (virtual {})",
-            human_size(rw.max(0) as u64),
+            human_size(rw.unwrap_or(0).max(0) as u64),
             human_size(root.max(0) as u64)
         ),
         (Some(rw), None) => human_size(rw.max(0) as u64),
