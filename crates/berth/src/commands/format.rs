@@ -93,6 +93,7 @@ fn compile(text: &str) -> anyhow::Result<Template> {
         ("truncate", truncate),
         ("pad", pad),
         ("label", label),
+        ("len", len),
     ]);
     // docker's ps placeholders have a `.Label "key"` method; Go templates cannot call
     // methods on plain values, so it becomes a function of the `Labels` string.
@@ -280,6 +281,18 @@ fn pad(args: &[Value]) -> Result<Value, FuncError> {
     )))
 }
 
+/// Go's `len`, for maps too (gtmpl's counts only strings, arrays and structs).
+fn len(args: &[Value]) -> Result<Value, FuncError> {
+    let n = match arg(args, 0, "len", 1)? {
+        Value::String(s) => s.len(),
+        Value::Array(a) => a.len(),
+        Value::Object(m) | Value::Map(m) => m.len(),
+        Value::Nil | Value::NoValue => 0,
+        other => return Err(FuncError::Generic(format!("len of {other}"))),
+    };
+    Ok(Value::from(n as u64))
+}
+
 /// `label LABELS KEY`: the value of KEY in a `k=v,k2=v2` string (ps's `.Label "k"`).
 fn label(args: &[Value]) -> Result<Value, FuncError> {
     let labels = text(arg(args, 0, "label", 2)?);
@@ -318,6 +331,7 @@ mod tests {
             "up"
         );
         assert_eq!(render(r#"{{join .Config.Env ","}}"#, &v).unwrap(), "X=1,Y=2");
+        assert_eq!(render("{{len .Config.Labels}} {{len .Config.Env}}", &v).unwrap(), "1 2");
         assert_eq!(
             render(r#"{{.Label "b"}}"#, &json!({"Labels": "a=1,b=2"})).unwrap(),
             "2"

@@ -32,7 +32,10 @@ pub fn run(ctx: &Context, args: PruneArgs) -> anyhow::Result<i32> {
     async_rt::block_on(async {
         let client = daemon_client::connect(ctx).await?;
         let mut filters = filters(&args.filter)?;
-        if args.all {
+        // Before API 1.42 prune took named volumes too and knew no `all` filter.
+        let knows_all = client.api_version().await?
+            >= berth_client::types::version::ApiVersion::new(1, 42);
+        if args.all && knows_all {
             filters.insert("all".to_string(), vec!["true".to_string()]);
         }
         let report = client.prune_volumes(&filters).await?;
