@@ -1,6 +1,8 @@
 //! `berth run -it` and `berth exec -it` through a pseudo-terminal: raw mode, the
 //! container's own TTY, keystrokes up and the exit code back.
 
+#![allow(clippy::unwrap_used)]
+
 mod cli_harness;
 #[path = "common/pty.rs"]
 mod pty;
@@ -39,7 +41,17 @@ fn run_it_shell(h: &Harness) {
 
 fn exec_it(h: &Harness) {
     let name = h.name("tty");
-    h.ok(&["run", "-d", "--network", "none", "--name", &name, &h.image, "sleep", "1000"]);
+    h.ok(&[
+        "run",
+        "-d",
+        "--network",
+        "none",
+        "--name",
+        &name,
+        &h.image,
+        "sleep",
+        "1000",
+    ]);
     let cmd = h.command(&["exec", "-it", &name, "sh"]);
     let mut term = PtySession::spawn(cmd);
     term.expect("# ", Duration::from_secs(30));

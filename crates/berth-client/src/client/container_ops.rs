@@ -6,8 +6,8 @@ use hyper::{Method, StatusCode};
 use super::query::{segment, Filters, Query};
 use super::{json_body, DockerClient, Error, JsonStream};
 use crate::types::containers::{
-    ContainerCreateRequest, ContainerTopResponse, ContainerUpdateRequest,
-    ContainerUpdateResponse, CreateResponse,
+    ContainerCreateRequest, ContainerTopResponse, ContainerUpdateRequest, ContainerUpdateResponse,
+    CreateResponse,
 };
 use crate::types::stats::ContainerStats;
 use crate::types::system::PruneResponse;
@@ -132,15 +132,25 @@ impl DockerClient {
     /// `POST /containers/{id}/resize?h=&w=`: the container's TTY size.
     pub async fn resize_container(&self, id: &str, height: u16, width: u16) -> Result<(), Error> {
         let target = format!("/containers/{}/resize?h={height}&w={width}", segment(id));
-        self.empty(Method::POST, &target, None, &[StatusCode::OK, StatusCode::NO_CONTENT])
-            .await
+        self.empty(
+            Method::POST,
+            &target,
+            None,
+            &[StatusCode::OK, StatusCode::NO_CONTENT],
+        )
+        .await
     }
 
     /// `POST /exec/{id}/resize?h=&w=`: an exec's TTY size.
     pub async fn resize_exec(&self, id: &str, height: u16, width: u16) -> Result<(), Error> {
         let target = format!("/exec/{}/resize?h={height}&w={width}", segment(id));
-        self.empty(Method::POST, &target, None, &[StatusCode::OK, StatusCode::CREATED])
-            .await
+        self.empty(
+            Method::POST,
+            &target,
+            None,
+            &[StatusCode::OK, StatusCode::CREATED],
+        )
+        .await
     }
 
     /// `POST /containers/prune`: removes stopped containers.

@@ -7,10 +7,10 @@
 //! The API version is negotiated on first use, as the docker CLI does: `GET /_ping`, read
 //! `API-Version`, then prefix every path with `/v<min(daemon, ours)>`.
 
-mod containers;
-mod error;
 mod archive;
 mod container_ops;
+mod containers;
+mod error;
 mod exec;
 mod hijack;
 mod images;
@@ -39,8 +39,8 @@ use crate::types::version::{ApiVersion, MIN_API_VERSION};
 pub use archive::PathStat;
 pub use container_ops::{CreateOptions, StopOptions};
 pub use containers::{ListContainersOptions, LogsOptions, RemoveContainerOptions};
-pub use hijack::{AttachOptions, Hijacked, HijackedReader, HijackedWriter};
 pub use error::Error;
+pub use hijack::{AttachOptions, Hijacked, HijackedReader, HijackedWriter};
 pub use images::PullOptions;
 pub use query::Filters;
 pub use raw::ObjectKind;

@@ -123,7 +123,10 @@ mod tests {
         .unwrap_err();
         let text = format!("{err:#}");
         assert!(text.contains("exited"), "{text}");
-        assert!(text.contains(&log_path(&ctx).display().to_string()), "{text}");
+        assert!(
+            text.contains(&log_path(&ctx).display().to_string()),
+            "{text}"
+        );
         assert!(log_path(&ctx).exists());
     }
 
@@ -133,11 +136,8 @@ mod tests {
         let ctx = context(dir.path());
         let script = dir.path().join("silent");
         std::fs::write(&script, "#!/bin/sh\necho started \"$@\"\nexec sleep 30\n").unwrap();
-        std::fs::set_permissions(
-            &script,
-            std::os::unix::fs::PermissionsExt::from_mode(0o755),
-        )
-        .unwrap();
+        std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
         let started = Instant::now();
         let err = super::super::async_rt::block_on(start_daemon(
             &script,
@@ -152,7 +152,10 @@ mod tests {
         assert!(text.contains("did not answer"), "{text}");
         assert!(text.contains("daemon.log"), "{text}");
         let log = std::fs::read_to_string(log_path(&ctx)).unwrap();
-        assert!(log.contains("--exec-root"), "the daemon got its roots: {log}");
+        assert!(
+            log.contains("--exec-root"),
+            "the daemon got its roots: {log}"
+        );
         assert!(log.contains(" daemon"), "{log}");
     }
 }

@@ -226,11 +226,15 @@ fn join(args: &[Value]) -> Result<Value, FuncError> {
 }
 
 fn upper(args: &[Value]) -> Result<Value, FuncError> {
-    Ok(Value::String(text(arg(args, 0, "upper", 1)?).to_uppercase()))
+    Ok(Value::String(
+        text(arg(args, 0, "upper", 1)?).to_uppercase(),
+    ))
 }
 
 fn lower(args: &[Value]) -> Result<Value, FuncError> {
-    Ok(Value::String(text(arg(args, 0, "lower", 1)?).to_lowercase()))
+    Ok(Value::String(
+        text(arg(args, 0, "lower", 1)?).to_lowercase(),
+    ))
 }
 
 fn title(args: &[Value]) -> Result<Value, FuncError> {
@@ -273,7 +277,10 @@ fn pad(args: &[Value]) -> Result<Value, FuncError> {
         Value::Number(n) => n.as_u64().unwrap_or(0) as usize,
         _ => 0,
     };
-    let (left, right) = (count(arg(args, 1, "pad", 3)?), count(arg(args, 2, "pad", 3)?));
+    let (left, right) = (
+        count(arg(args, 1, "pad", 3)?),
+        count(arg(args, 2, "pad", 3)?),
+    );
     Ok(Value::String(format!(
         "{}{whole}{}",
         " ".repeat(left),
@@ -316,8 +323,14 @@ mod tests {
         let v = json!({"State": {"Status": "running", "Pid": 42},
                        "Config": {"Labels": {"a.b": "c"}, "Env": ["X=1", "Y=2"]},
                        "Name": "/web"});
-        assert_eq!(render("{{.State.Status}} {{.State.Pid}}", &v).unwrap(), "running 42");
-        assert_eq!(render(r#"{{index .Config.Labels "a.b"}}"#, &v).unwrap(), "c");
+        assert_eq!(
+            render("{{.State.Status}} {{.State.Pid}}", &v).unwrap(),
+            "running 42"
+        );
+        assert_eq!(
+            render(r#"{{index .Config.Labels "a.b"}}"#, &v).unwrap(),
+            "c"
+        );
         assert_eq!(
             render("{{json .Config.Labels}}", &v).unwrap(),
             r#"{"a.b":"c"}"#
@@ -327,11 +340,21 @@ mod tests {
             "[X=1][Y=2]"
         );
         assert_eq!(
-            render(r#"{{if eq .State.Status "running"}}up{{else}}down{{end}}"#, &v).unwrap(),
+            render(
+                r#"{{if eq .State.Status "running"}}up{{else}}down{{end}}"#,
+                &v
+            )
+            .unwrap(),
             "up"
         );
-        assert_eq!(render(r#"{{join .Config.Env ","}}"#, &v).unwrap(), "X=1,Y=2");
-        assert_eq!(render("{{len .Config.Labels}} {{len .Config.Env}}", &v).unwrap(), "1 2");
+        assert_eq!(
+            render(r#"{{join .Config.Env ","}}"#, &v).unwrap(),
+            "X=1,Y=2"
+        );
+        assert_eq!(
+            render("{{len .Config.Labels}} {{len .Config.Env}}", &v).unwrap(),
+            "1 2"
+        );
         assert_eq!(
             render(r#"{{.Label "b"}}"#, &json!({"Labels": "a=1,b=2"})).unwrap(),
             "2"
@@ -342,8 +365,13 @@ mod tests {
     fn parses_format_flags() {
         assert!(matches!(Format::parse(None), Format::Table(None)));
         assert!(matches!(Format::parse(Some("json")), Format::Json));
-        assert!(matches!(Format::parse(Some("table {{.ID}}")), Format::Table(Some(t)) if t == "{{.ID}}"));
-        assert!(matches!(Format::parse(Some("{{.ID}}")), Format::Template(_)));
+        assert!(
+            matches!(Format::parse(Some("table {{.ID}}")), Format::Table(Some(t)) if t == "{{.ID}}")
+        );
+        assert!(matches!(
+            Format::parse(Some("{{.ID}}")),
+            Format::Template(_)
+        ));
     }
 
     #[test]

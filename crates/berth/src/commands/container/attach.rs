@@ -38,7 +38,11 @@ pub fn run(ctx: &Context, args: AttachArgs) -> anyhow::Result<i32> {
             ..AttachOptions::default()
         };
         let hijacked = client.attach_container(&inspect.id, &options, tty).await?;
-        let _raw = if tty && stdin { RawMode::enable()? } else { None };
+        let _raw = if tty && stdin {
+            RawMode::enable()?
+        } else {
+            None
+        };
         let resize = tty.then(|| ResizeTarget::Container(inspect.id.clone()));
         if let Some(target) = &resize {
             stdio::resize(&client, target).await;

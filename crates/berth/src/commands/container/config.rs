@@ -173,7 +173,11 @@ impl CreateFlags {
         for spec in &self.publish {
             let (port, binding) = parse_publish(spec)?;
             exposed.insert(port.clone(), Empty {});
-            bindings.entry(port).or_default().get_or_insert_default().push(binding);
+            bindings
+                .entry(port)
+                .or_default()
+                .get_or_insert_default()
+                .push(binding);
         }
         let mut binds = Vec::new();
         let mut anonymous = BTreeMap::new();
@@ -433,7 +437,11 @@ pub fn parse_restart(spec: &str) -> anyhow::Result<RestartPolicy> {
     let maximum_retry_count = if count.is_empty() {
         None
     } else {
-        Some(count.parse().with_context(|| format!("invalid restart count in `{spec}`"))?)
+        Some(
+            count
+                .parse()
+                .with_context(|| format!("invalid restart count in `{spec}`"))?,
+        )
     };
     Ok(RestartPolicy {
         name,
@@ -497,7 +505,10 @@ mod tests {
         assert_eq!(parse_bytes("100").unwrap(), 100);
         assert!(parse_bytes("12q").is_err());
         let r = parse_restart("on-failure:3").unwrap();
-        assert_eq!((r.name, r.maximum_retry_count), (RestartPolicyName::OnFailure, Some(3)));
+        assert_eq!(
+            (r.name, r.maximum_retry_count),
+            (RestartPolicyName::OnFailure, Some(3))
+        );
         let u = parse_ulimit("nofile=1024:2048").unwrap();
         assert_eq!((u.soft, u.hard), (1024, 2048));
     }

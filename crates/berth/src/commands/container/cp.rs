@@ -75,7 +75,10 @@ async fn copy_out(
     };
     let mut archive = tar::Archive::new(tar.as_slice());
     archive.set_preserve_permissions(true);
-    for entry in archive.entries().context("read the archive from the daemon")? {
+    for entry in archive
+        .entries()
+        .context("read the archive from the daemon")?
+    {
         let mut entry = entry.context("read the archive from the daemon")?;
         let name = entry.path()?.into_owned();
         let relative = name.strip_prefix(&stat.name).unwrap_or(&name).to_path_buf();

@@ -41,7 +41,10 @@ pub async fn create(
     }
     let created = match client.create_container_with(&options, request).await {
         Err(e) if e.is_not_found() && flags.pull == "missing" => {
-            eprintln!("Unable to find image '{}' locally", full_reference(&flags.image));
+            eprintln!(
+                "Unable to find image '{}' locally",
+                full_reference(&flags.image)
+            );
             pull(client, &flags.image, flags.platform.as_deref()).await?;
             client.create_container_with(&options, request).await?
         }
@@ -65,7 +68,11 @@ fn full_reference(image: &str) -> String {
 
 /// Pulls through the daemon, printing progress lines to stderr as docker does when
 /// its output is not a terminal.
-pub async fn pull(client: &DockerClient, image: &str, platform: Option<&str>) -> anyhow::Result<()> {
+pub async fn pull(
+    client: &DockerClient,
+    image: &str,
+    platform: Option<&str>,
+) -> anyhow::Result<()> {
     let options = PullOptions {
         platform: platform.map(str::to_string),
         auth: None,
@@ -76,7 +83,12 @@ pub async fn pull(client: &DockerClient, image: &str, platform: Option<&str>) ->
         if let Some(failure) = message.error_message() {
             anyhow::bail!("{failure}");
         }
-        if message.progress_detail.as_ref().and_then(|p| p.total).is_some() {
+        if message
+            .progress_detail
+            .as_ref()
+            .and_then(|p| p.total)
+            .is_some()
+        {
             // Byte counters: docker redraws these in place on a terminal only.
             continue;
         }

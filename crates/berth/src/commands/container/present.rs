@@ -78,7 +78,10 @@ pub fn ago_unix(unix: i64) -> String {
 pub fn go_time(unix: i64) -> String {
     let time = UNIX_EPOCH + Duration::from_secs(unix.max(0) as u64);
     let text = humantime::format_rfc3339_seconds(time).to_string();
-    format!("{} +0000 UTC", text.trim_end_matches('Z').replacen('T', " ", 1))
+    format!(
+        "{} +0000 UTC",
+        text.trim_end_matches('Z').replacen('T', " ", 1)
+    )
 }
 
 /// docker's `DisplayablePorts`: `0.0.0.0:8080->80/tcp, 443/tcp`.
@@ -178,7 +181,10 @@ mod tests {
 
     #[test]
     fn reads_like_docker() {
-        assert_eq!(ellipsis("sleep 1000000000000000000", 20), "sleep 10000000000000…");
+        assert_eq!(
+            ellipsis("sleep 1000000000000000000", 20),
+            "sleep 1000000000000…"
+        );
         assert_eq!(ellipsis("sh", 20), "sh");
         assert_eq!(human_duration(Duration::from_secs(3)), "3 seconds");
         assert_eq!(human_duration(Duration::from_secs(90)), "About a minute");
@@ -191,7 +197,11 @@ mod tests {
             r#type: "tcp".to_string(),
         };
         assert_eq!(
-            ports(&[p(Some("0.0.0.0"), Some(8080), 80), p(None, None, 443), p(Some("::"), Some(8080), 80)]),
+            ports(&[
+                p(Some("0.0.0.0"), Some(8080), 80),
+                p(None, None, 443),
+                p(Some("::"), Some(8080), 80)
+            ]),
             "443/tcp, 0.0.0.0:8080->80/tcp, [::]:8080->80/tcp"
         );
     }

@@ -68,11 +68,21 @@ pub fn run(ctx: &Context, args: PsArgs) -> anyhow::Result<i32> {
         let containers = client.list_containers(&options).await?;
         if args.quiet {
             for c in &containers {
-                println!("{}", if args.no_trunc { c.id.clone() } else { short_id(&c.id) });
+                println!(
+                    "{}",
+                    if args.no_trunc {
+                        c.id.clone()
+                    } else {
+                        short_id(&c.id)
+                    }
+                );
             }
             return Ok(0);
         }
-        let rows: Vec<_> = containers.iter().map(|c| ps_row(c, args.no_trunc)).collect();
+        let rows: Vec<_> = containers
+            .iter()
+            .map(|c| ps_row(c, args.no_trunc))
+            .collect();
         let default = if args.size {
             format!("{PS_TABLE}\t{{{{.Size}}}}")
         } else {

@@ -17,7 +17,9 @@ pub struct RenameArgs {
 pub fn run(ctx: &Context, args: RenameArgs) -> anyhow::Result<i32> {
     async_rt::block_on(async {
         let client = daemon_client::connect(ctx).await?;
-        client.rename_container(&args.container, &args.new_name).await?;
+        client
+            .rename_container(&args.container, &args.new_name)
+            .await?;
         Ok(0)
     })?
 }

@@ -80,8 +80,8 @@ fn decimal_size(bytes: f64) -> String {
 
 /// The placeholders of one sample, computed as the docker CLI does.
 fn row(s: &ContainerStats, no_trunc: bool) -> Value {
-    let cpu_delta = s.cpu_stats.cpu_usage.total_usage as f64
-        - s.precpu_stats.cpu_usage.total_usage as f64;
+    let cpu_delta =
+        s.cpu_stats.cpu_usage.total_usage as f64 - s.precpu_stats.cpu_usage.total_usage as f64;
     let system_delta = s.cpu_stats.system_cpu_usage.unwrap_or(0) as f64
         - s.precpu_stats.system_cpu_usage.unwrap_or(0) as f64;
     let cpus = s.cpu_stats.online_cpus.map(f64::from).unwrap_or_else(|| {
@@ -105,12 +105,18 @@ fn row(s: &ContainerStats, no_trunc: bool) -> Value {
         .unwrap_or(0);
     let usage = s.memory_stats.usage.unwrap_or(0).saturating_sub(cache) as f64;
     let limit = s.memory_stats.limit.unwrap_or(0) as f64;
-    let mem_perc = if limit > 0.0 { usage / limit * 100.0 } else { 0.0 };
+    let mem_perc = if limit > 0.0 {
+        usage / limit * 100.0
+    } else {
+        0.0
+    };
     let (rx, tx) = s
         .networks
         .iter()
         .flatten()
-        .fold((0u64, 0u64), |(rx, tx), (_, n)| (rx + n.rx_bytes, tx + n.tx_bytes));
+        .fold((0u64, 0u64), |(rx, tx), (_, n)| {
+            (rx + n.rx_bytes, tx + n.tx_bytes)
+        });
     let (mut read, mut write) = (0u64, 0u64);
     for entry in s.blkio_stats.io_service_bytes_recursive.iter().flatten() {
         match entry.op.to_ascii_lowercase().as_str() {

@@ -21,7 +21,10 @@ pub fn run(ctx: &Context, args: TopArgs) -> anyhow::Result<i32> {
         let client = daemon_client::connect(ctx).await?;
         let ps_args = args.ps_args.join(" ");
         let top = client
-            .top_container(&args.container, (!ps_args.is_empty()).then_some(ps_args.as_str()))
+            .top_container(
+                &args.container,
+                (!ps_args.is_empty()).then_some(ps_args.as_str()),
+            )
             .await?;
         let mut lines = vec![top.titles.join("\t")];
         lines.extend(top.processes.iter().map(|p| p.join("\t")));

@@ -50,14 +50,18 @@ pub fn run(ctx: &Context, args: DfArgs) -> anyhow::Result<i32> {
             .iter()
             .filter(|c| c.state == berth_client::types::containers::ContainerStatus::Running)
             .count();
-        let containers_size: u64 = df.containers.iter().map(|c| pos(c.size_rw.unwrap_or(0))).sum();
+        let containers_size: u64 = df
+            .containers
+            .iter()
+            .map(|c| pos(c.size_rw.unwrap_or(0)))
+            .sum();
         let containers_reclaim: u64 = df
             .containers
             .iter()
             .filter(|c| c.state != berth_client::types::containers::ContainerStatus::Running)
             .map(|c| pos(c.size_rw.unwrap_or(0)))
             .sum();
-        let usage = |v: &berth_client::types::volumes::Volume| v.usage_data.clone();
+        let usage = |v: &berth_client::types::volumes::Volume| v.usage_data;
         let volumes_active = df
             .volumes
             .iter()
@@ -93,7 +97,12 @@ pub fn run(ctx: &Context, args: DfArgs) -> anyhow::Result<i32> {
                    "Active": "0", "Size": human_size(cache_size),
                    "Reclaimable": human_size(cache_size)}),
         ];
-        format::print(&Format::parse(args.format.as_deref()), &rows, TABLE, HEADERS)?;
+        format::print(
+            &Format::parse(args.format.as_deref()),
+            &rows,
+            TABLE,
+            HEADERS,
+        )?;
         Ok(0)
     })?
 }

@@ -38,7 +38,10 @@ fn line(event: &berth_client::types::events::EventMessage) -> String {
         .iter()
         .map(|(k, v)| format!("{k}={v}"))
         .collect();
-    let mut text = format!("{stamp} {} {} {}", event.r#type, event.action, event.actor.id);
+    let mut text = format!(
+        "{stamp} {} {} {}",
+        event.r#type, event.action, event.actor.id
+    );
     if !attributes.is_empty() {
         text.push_str(&format!(" ({})", attributes.join(", ")));
     }

@@ -46,7 +46,10 @@ pub fn run(ctx: &Context, args: InfoArgs) -> anyhow::Result<i32> {
         println!(" OSType: {}", info.os_type);
         println!(" Architecture: {}", info.architecture);
         println!(" CPUs: {}", info.ncpu);
-        println!(" Total Memory: {}", human_size(info.mem_total.max(0) as u64));
+        println!(
+            " Total Memory: {}",
+            human_size(info.mem_total.max(0) as u64)
+        );
         println!(" Name: {}", info.name);
         println!(" ID: {}", info.id);
         println!(" Docker Root Dir: {}", info.docker_root_dir);

@@ -79,10 +79,7 @@ pub fn run(ctx: &Context, args: PruneArgs) -> anyhow::Result<i32> {
             total += report.space_reclaimed;
         }
         let mut image_filters: Filters = filters.clone();
-        image_filters.insert(
-            "dangling".to_string(),
-            vec![(!args.all).to_string()],
-        );
+        image_filters.insert("dangling".to_string(), vec![(!args.all).to_string()]);
         let report = client.prune_images(&image_filters).await?;
         if !report.images_deleted.is_empty() {
             println!("Deleted Images:");

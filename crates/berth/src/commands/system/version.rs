@@ -35,12 +35,19 @@ pub fn run(ctx: &Context, args: VersionArgs) -> anyhow::Result<i32> {
                 println!("Client:");
                 println!(" Version:           {}", env!("CARGO_PKG_VERSION"));
                 println!(" API version:       {api}");
-                println!(" OS/Arch:           {}/{}", std::env::consts::OS, std::env::consts::ARCH);
+                println!(
+                    " OS/Arch:           {}/{}",
+                    std::env::consts::OS,
+                    std::env::consts::ARCH
+                );
                 println!();
                 println!("Server:");
                 println!(" Engine:");
                 println!("  Version:          {}", server.version);
-                println!("  API version:      {} (minimum version {})", server.api_version, server.min_api_version);
+                println!(
+                    "  API version:      {} (minimum version {})",
+                    server.api_version, server.min_api_version
+                );
                 println!("  Git commit:       {}", server.git_commit);
                 println!("  OS/Arch:          {}/{}", server.os, server.arch);
             }

@@ -58,7 +58,12 @@ pub fn run(ctx: &Context, args: LsArgs) -> anyhow::Result<i32> {
                 })
             })
             .collect();
-        format::print(&Format::parse(args.format.as_deref()), &rows, TABLE, HEADERS)?;
+        format::print(
+            &Format::parse(args.format.as_deref()),
+            &rows,
+            TABLE,
+            HEADERS,
+        )?;
         Ok(0)
     })?
 }

@@ -33,8 +33,8 @@ pub fn run(ctx: &Context, args: PruneArgs) -> anyhow::Result<i32> {
         let client = daemon_client::connect(ctx).await?;
         let mut filters = filters(&args.filter)?;
         // Before API 1.42 prune took named volumes too and knew no `all` filter.
-        let knows_all = client.api_version().await?
-            >= berth_client::types::version::ApiVersion::new(1, 42);
+        let knows_all =
+            client.api_version().await? >= berth_client::types::version::ApiVersion::new(1, 42);
         if args.all && knows_all {
             filters.insert("all".to_string(), vec!["true".to_string()]);
         }
@@ -46,7 +46,10 @@ pub fn run(ctx: &Context, args: PruneArgs) -> anyhow::Result<i32> {
             }
             println!();
         }
-        println!("Total reclaimed space: {}", human_size(report.space_reclaimed));
+        println!(
+            "Total reclaimed space: {}",
+            human_size(report.space_reclaimed)
+        );
         Ok(0)
     })?
 }
