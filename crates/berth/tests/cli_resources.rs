@@ -82,6 +82,7 @@ fn networks_and_ports(h: &Harness) {
     let name = h.name("net");
     // A bridge of our own name, removed again below; nothing is routed through it.
     let bridge = format!("brcli{}", std::process::id() % 100_000);
+    let _cleanup = LinkGuard(bridge.clone());
     let id = h.ok(&[
         "network",
         "create",
@@ -197,4 +198,17 @@ fn disk_usage(h: &Harness) {
     );
     let images = h.ok(&["system", "df", "--format", "{{.Type}}={{.TotalCount}}"]);
     assert!(images.lines().any(|l| l == "Images=1"), "{images}");
+}
+
+/// Deletes the bridge even when an assertion fails before `network rm` (a daemon does
+/// not remove user bridges when it stops).
+struct LinkGuard(String);
+
+impl Drop for LinkGuard {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("ip")
+            .args(["link", "delete", &self.0])
+            .stderr(std::process::Stdio::null())
+            .status();
+    }
 }
