@@ -63,7 +63,10 @@ pub fn run(config: DaemonConfig) -> Result<()> {
             let listener = api::bind(host).await?;
             servers.push(tokio::spawn(api::serve(listener, router.clone())));
         }
-        eprintln!("berth daemon: serving the Docker Engine API on {}", hosts.join(", "));
+        eprintln!(
+            "berth daemon: serving the Docker Engine API on {}",
+            hosts.join(", ")
+        );
         shutdown_signal().await;
         for server in servers {
             server.abort();
@@ -84,7 +87,10 @@ pub fn run(config: DaemonConfig) -> Result<()> {
 
 async fn shutdown_signal() {
     use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
         std::future::pending::<()>().await;
         return;
     };

@@ -109,10 +109,14 @@ impl Engine {
 
 /// tini, as Debian ships it (docker.io's `docker-init` is the same program).
 fn find_init() -> Option<PathBuf> {
-    ["/usr/bin/tini-static", "/usr/bin/docker-init", "/usr/libexec/docker/docker-init"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.is_file())
+    [
+        "/usr/bin/tini-static",
+        "/usr/bin/docker-init",
+        "/usr/libexec/docker/docker-init",
+    ]
+    .iter()
+    .map(PathBuf::from)
+    .find(|p| p.is_file())
 }
 
 impl Engine {

@@ -125,9 +125,10 @@ fn resolve_user(rootfs: &Path, user: &str) -> Result<(u32, u32)> {
         None => (user, None),
     };
     let passwd = std::fs::read_to_string(rootfs.join("etc/passwd")).unwrap_or_default();
-    let entry = passwd.lines().map(|l| l.split(':').collect::<Vec<_>>()).find(|f| {
-        f.len() > 3 && (f[0] == user_part || f[2] == user_part)
-    });
+    let entry = passwd
+        .lines()
+        .map(|l| l.split(':').collect::<Vec<_>>())
+        .find(|f| f.len() > 3 && (f[0] == user_part || f[2] == user_part));
     let (uid, mut gid) = match (user_part.parse::<u32>(), &entry) {
         (Ok(uid), Some(f)) => (uid, f[3].parse().unwrap_or(uid)),
         (Ok(uid), None) => (uid, 0),

@@ -4,7 +4,9 @@
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 /// One frame, or None at a clean end of stream.
-pub async fn read_frame(reader: &mut (impl AsyncRead + Unpin)) -> std::io::Result<Option<(u8, Vec<u8>)>> {
+pub async fn read_frame(
+    reader: &mut (impl AsyncRead + Unpin),
+) -> std::io::Result<Option<(u8, Vec<u8>)>> {
     let mut header = [0u8; 8];
     match reader.read_exact(&mut header).await {
         Ok(_) => {}

@@ -44,7 +44,11 @@ fn no_content() -> Response {
     StatusCode::NO_CONTENT.into_response()
 }
 
-async fn create(State(engine): State<AppState>, Query(q): Params, body: Bytes) -> ApiResult<Response> {
+async fn create(
+    State(engine): State<AppState>,
+    Query(q): Params,
+    body: Bytes,
+) -> ApiResult<Response> {
     let request: ContainerCreateRequest = parse_body(&body)?;
     if let Some(platform) = q.get("platform").filter(|p| !p.is_empty()) {
         if !platform.starts_with("linux") {
@@ -58,7 +62,11 @@ async fn create(State(engine): State<AppState>, Query(q): Params, body: Bytes) -
     Ok(json_status(StatusCode::CREATED, &response))
 }
 
-async fn inspect(State(engine): State<AppState>, Path(id): Path<String>, Query(q): Params) -> ApiResult<Response> {
+async fn inspect(
+    State(engine): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Params,
+) -> ApiResult<Response> {
     let c = engine.containers.get(&id)?;
     let mut view = container::view::inspect(&c, engine.execs.running_of(&c.id));
     if flag(q.get("size")) {
@@ -81,7 +89,9 @@ fn image_size(engine: &Engine, c: &Container) -> i64 {
 /// Whether a container passes the list filters.
 fn matches(engine: &Engine, c: &Container, f: &Filters) -> bool {
     let r = c.record();
-    let any = |key: &str, pred: &dyn Fn(&str) -> bool| f.get(key).is_none_or(|vs| vs.iter().any(|v| pred(v)));
+    let any = |key: &str, pred: &dyn Fn(&str) -> bool| {
+        f.get(key).is_none_or(|vs| vs.iter().any(|v| pred(v)))
+    };
     let status = serde_json::to_value(r.state.status)
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))
@@ -91,22 +101,39 @@ fn matches(engine: &Engine, c: &Container, f: &Filters) -> bool {
         && any("id", &|v| r.id.starts_with(v))
         && any("name", &|v| r.name.contains(v.trim_start_matches('/')))
         && any("exited", &|v| {
-            r.state.status == ContainerStatus::Exited && v.parse::<i64>().ok() == Some(r.state.exit_code)
+            r.state.status == ContainerStatus::Exited
+                && v.parse::<i64>().ok() == Some(r.state.exit_code)
         })
         && any("ancestor", &|v| {
             r.config.image.as_deref() == Some(v)
                 || r.image_id == v
-                || r.image_id.trim_start_matches("sha256:").starts_with(v.trim_start_matches("sha256:"))
-                || engine.images().resolve(v).map(|d| d.to_string() == r.image_digest).unwrap_or(false)
+                || r.image_id
+                    .trim_start_matches("sha256:")
+                    .starts_with(v.trim_start_matches("sha256:"))
+                || engine
+                    .images()
+                    .resolve(v)
+                    .map(|d| d.to_string() == r.image_digest)
+                    .unwrap_or(false)
         })
         && any("network", &|v| {
-            r.networks.contains_key(v) || r.networks.values().any(|s| s.network_id.as_deref() == Some(v))
+            r.networks.contains_key(v)
+                || r.networks
+                    .values()
+                    .any(|s| s.network_id.as_deref() == Some(v))
         })
         && any("volume", &|v| {
-            r.mounts.iter().any(|m| m.name.as_deref() == Some(v) || m.destination == v || m.source == v)
+            r.mounts
+                .iter()
+                .any(|m| m.name.as_deref() == Some(v) || m.destination == v || m.source == v)
         })
         && any("health", &|v| {
-            let have = r.state.health.as_ref().map(|h| h.status.as_str()).unwrap_or("none");
+            let have = r
+                .state
+                .health
+                .as_ref()
+                .map(|h| h.status.as_str())
+                .unwrap_or("none");
             have == v
         })
         && any("is-task", &|v| v == "false")
@@ -116,24 +143,50 @@ async fn list(State(engine): State<AppState>, Query(q): Params) -> ApiResult<Res
     let f = filters(q.get("filters"))?;
     check_keys(
         &f,
-        &["status", "label", "id", "name", "exited", "ancestor", "network", "volume", "health",
-          "before", "since", "is-task", "publish", "expose"],
+        &[
+            "status", "label", "id", "name", "exited", "ancestor", "network", "volume", "health",
+            "before", "since", "is-task", "publish", "expose",
+        ],
     )?;
-    let limit: Option<usize> = q.get("limit").and_then(|l| l.parse::<i64>().ok()).filter(|l| *l > 0).map(|l| l as usize);
+    let limit: Option<usize> = q
+        .get("limit")
+        .and_then(|l| l.parse::<i64>().ok())
+        .filter(|l| *l > 0)
+        .map(|l| l as usize);
     let all = flag(q.get("all")) || limit.is_some();
     let mut containers = engine.containers.all();
     containers.sort_by_key(|c| std::cmp::Reverse(c.with(|r| r.created.clone())));
-    let created_of = |text: &str| engine.containers.get(text).ok().map(|c| c.with(|r| r.created.clone()));
-    let before = f.get("before").and_then(|v| v.first()).map(|v| created_of(v).ok_or_else(|| EngineError::NotFound(format!("No such container: {v}")))).transpose()?;
-    let since = f.get("since").and_then(|v| v.first()).map(|v| created_of(v).ok_or_else(|| EngineError::NotFound(format!("No such container: {v}")))).transpose()?;
+    let created_of = |text: &str| {
+        engine
+            .containers
+            .get(text)
+            .ok()
+            .map(|c| c.with(|r| r.created.clone()))
+    };
+    let before = f
+        .get("before")
+        .and_then(|v| v.first())
+        .map(|v| {
+            created_of(v).ok_or_else(|| EngineError::NotFound(format!("No such container: {v}")))
+        })
+        .transpose()?;
+    let since = f
+        .get("since")
+        .and_then(|v| v.first())
+        .map(|v| {
+            created_of(v).ok_or_else(|| EngineError::NotFound(format!("No such container: {v}")))
+        })
+        .transpose()?;
     let size = flag(q.get("size"));
     let mut out = Vec::new();
     for c in containers {
         let (running, created) = c.with(|r| (r.state.is_running(), r.created.clone()));
-        if !all && !running && f.get("status").is_none() {
+        if !all && !running && !f.contains_key("status") {
             continue;
         }
-        if before.as_ref().is_some_and(|b| created >= *b) || since.as_ref().is_some_and(|s| created <= *s) {
+        if before.as_ref().is_some_and(|b| created >= *b)
+            || since.as_ref().is_some_and(|s| created <= *s)
+        {
             continue;
         }
         if !matches(&engine, &c, &f) {
@@ -160,35 +213,61 @@ async fn start(State(engine): State<AppState>, Path(id): Path<String>) -> ApiRes
 }
 
 fn timeout_of(q: &HashMap<String, String>) -> ApiResult<Option<i64>> {
-    match q.get("t").or_else(|| q.get("timeout")).filter(|t| !t.is_empty()) {
-        Some(t) => Ok(Some(t.parse().map_err(|_| EngineError::Invalid(format!("invalid timeout `{t}`")))?)),
+    match q
+        .get("t")
+        .or_else(|| q.get("timeout"))
+        .filter(|t| !t.is_empty())
+    {
+        Some(t) => Ok(Some(t.parse().map_err(|_| {
+            EngineError::Invalid(format!("invalid timeout `{t}`"))
+        })?)),
         None => Ok(None),
     }
 }
 
-async fn stop(State(engine): State<AppState>, Path(id): Path<String>, Query(q): Params) -> ApiResult<Response> {
+async fn stop(
+    State(engine): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Params,
+) -> ApiResult<Response> {
     let c = engine.containers.get(&id)?;
     let timeout = timeout_of(&q)?;
     container::stop::stop(&engine, &c, timeout, q.get("signal").map(String::as_str)).await?;
     Ok(no_content())
 }
 
-async fn restart(State(engine): State<AppState>, Path(id): Path<String>, Query(q): Params) -> ApiResult<Response> {
+async fn restart(
+    State(engine): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Params,
+) -> ApiResult<Response> {
     let c = engine.containers.get(&id)?;
     let timeout = timeout_of(&q)?;
     container::stop::restart(&engine, &c, timeout, q.get("signal").map(String::as_str)).await?;
     Ok(no_content())
 }
 
-async fn kill(State(engine): State<AppState>, Path(id): Path<String>, Query(q): Params) -> ApiResult<Response> {
+async fn kill(
+    State(engine): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Params,
+) -> ApiResult<Response> {
     let c = engine.containers.get(&id)?;
     container::stop::kill(&engine, &c, q.get("signal").map(String::as_str)).await?;
     Ok(no_content())
 }
 
-async fn wait(State(engine): State<AppState>, Path(id): Path<String>, Query(q): Params) -> ApiResult<Response> {
+async fn wait(
+    State(engine): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Params,
+) -> ApiResult<Response> {
     let c = engine.containers.get(&id)?;
-    let condition: WaitCondition = q.get("condition").map(String::as_str).unwrap_or("").parse()?;
+    let condition: WaitCondition = q
+        .get("condition")
+        .map(String::as_str)
+        .unwrap_or("")
+        .parse()?;
     // Docker sends the headers at once and the body when the condition is met; clients
     // (the CLI's `run`) rely on the headers arriving before they start the container.
     let (sender, receiver) = tokio::sync::oneshot::channel::<Bytes>();
@@ -198,7 +277,9 @@ async fn wait(State(engine): State<AppState>, Path(id): Path<String>, Query(q): 
         let _ = sender.send(Bytes::from(body + "\n"));
     });
     let stream = futures_util::stream::once(async move {
-        receiver.await.map_err(|_| std::io::Error::other("the wait was abandoned"))
+        receiver
+            .await
+            .map_err(|_| std::io::Error::other("the wait was abandoned"))
     });
     Ok(Response::builder()
         .status(StatusCode::OK)
@@ -219,31 +300,55 @@ async fn unpause(State(engine): State<AppState>, Path(id): Path<String>) -> ApiR
     Ok(no_content())
 }
 
-async fn rename(State(engine): State<AppState>, Path(id): Path<String>, Query(q): Params) -> ApiResult<Response> {
+async fn rename(
+    State(engine): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Params,
+) -> ApiResult<Response> {
     let c = engine.containers.get(&id)?;
-    let name = q.get("name").map(|n| n.trim_start_matches('/').to_string()).unwrap_or_default();
+    let name = q
+        .get("name")
+        .map(|n| n.trim_start_matches('/').to_string())
+        .unwrap_or_default();
     container::create::validate_name(&name)?;
     let old = engine.containers.rename(&c, &name)?;
     let mut attributes = container::view::event_attributes(&c);
     attributes.insert("oldName".into(), format!("/{old}"));
-    engine.events().publish("container", "rename", &c.id, attributes);
+    engine
+        .events()
+        .publish("container", "rename", &c.id, attributes);
     Ok(no_content())
 }
 
-async fn resize(State(engine): State<AppState>, Path(id): Path<String>, Query(q): Params) -> ApiResult<Response> {
+async fn resize(
+    State(engine): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Params,
+) -> ApiResult<Response> {
     let c = engine.containers.get(&id)?;
     let (height, width) = dimensions(&q)?;
-    let shim = c.shim().ok_or_else(|| EngineError::Conflict(format!("Container {} is not running", c.id)))?;
-    shim.request(&berth_shim::Request::Resize { exec_id: None, height, width }).await?;
+    let shim = c
+        .shim()
+        .ok_or_else(|| EngineError::Conflict(format!("Container {} is not running", c.id)))?;
+    shim.request(&berth_shim::Request::Resize {
+        exec_id: None,
+        height,
+        width,
+    })
+    .await?;
     Ok(StatusCode::OK.into_response())
 }
 
 /// `h` and `w` query values.
 pub fn dimensions(q: &HashMap<String, String>) -> ApiResult<(u16, u16)> {
     let get = |key: &str| -> ApiResult<u16> {
-        q.get(key)
-            .and_then(|v| v.parse().ok())
-            .ok_or_else(|| EngineError::Invalid(format!("invalid or missing `{key}` (a number of {})", if key == "h" { "rows" } else { "columns" })).into())
+        q.get(key).and_then(|v| v.parse().ok()).ok_or_else(|| {
+            EngineError::Invalid(format!(
+                "invalid or missing `{key}` (a number of {})",
+                if key == "h" { "rows" } else { "columns" }
+            ))
+            .into()
+        })
     };
     Ok((get("h")?, get("w")?))
 }
@@ -280,21 +385,36 @@ async fn attach_stream(
     match c.shim() {
         Some(shim) => {
             tokio::spawn(async move {
-                let request = berth_shim::Request::Attach { stdin, stdout, stderr };
+                let request = berth_shim::Request::Attach {
+                    stdin,
+                    stdout,
+                    stderr,
+                };
                 if let Ok((_, stream)) = shim.open_stream(&request).await {
                     let _ = reply.send(stream);
                 }
             });
         }
-        None => c.add_pending_attach(PendingAttach { stdin, stdout, stderr, reply }),
+        None => c.add_pending_attach(PendingAttach {
+            stdin,
+            stdout,
+            stderr,
+            reply,
+        }),
     }
     async move { receiver.await.ok() }
 }
 
-async fn remove(State(engine): State<AppState>, Path(id): Path<String>, Query(q): Params) -> ApiResult<Response> {
+async fn remove(
+    State(engine): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Params,
+) -> ApiResult<Response> {
     let c = engine.containers.get(&id)?;
     if flag(q.get("link")) {
-        return Err(EngineError::NotImplemented("legacy links are not supported by berth".into()).into());
+        return Err(
+            EngineError::NotImplemented("legacy links are not supported by berth".into()).into(),
+        );
     }
     container::remove::remove(&engine, &c, flag(q.get("force")), flag(q.get("v"))).await?;
     Ok(no_content())
@@ -309,7 +429,12 @@ async fn prune(State(engine): State<AppState>, Query(q): Params) -> ApiResult<Re
         .map(|v| until_nanos(v))
         .transpose()?;
     let keep = |c: &Container| {
-        let (labels, created) = c.with(|r| (r.config.labels.clone().unwrap_or_default(), r.created.clone()));
+        let (labels, created) = c.with(|r| {
+            (
+                r.config.labels.clone().unwrap_or_default(),
+                r.created.clone(),
+            )
+        });
         let excluded = f.get("label!").is_some_and(|vs| {
             vs.iter().any(|w| match w.split_once('=') {
                 Some((k, v)) => labels.get(k).is_some_and(|have| have == v),
@@ -317,12 +442,19 @@ async fn prune(State(engine): State<AppState>, Query(q): Params) -> ApiResult<Re
             })
         });
         let too_new = until.is_some_and(|u| {
-            super::query::timestamp(&created).map(|t| t > u).unwrap_or(false)
+            super::query::timestamp(&created)
+                .map(|t| t > u)
+                .unwrap_or(false)
         });
         !labels_match(&f, &labels) || excluded || too_new
     };
     let (removed, reclaimed) = container::remove::prune(&engine, keep).await?;
-    engine.events().publish("container", "prune", "", [("reclaimed".to_string(), reclaimed.to_string())].into());
+    engine.events().publish(
+        "container",
+        "prune",
+        "",
+        [("reclaimed".to_string(), reclaimed.to_string())].into(),
+    );
     Ok(json(&serde_json::json!({
         "ContainersDeleted": removed,
         "SpaceReclaimed": reclaimed,

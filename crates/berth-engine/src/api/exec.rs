@@ -29,7 +29,11 @@ fn no_such_exec(id: &str) -> EngineError {
     EngineError::NotFound(format!("No such exec instance: {id}"))
 }
 
-async fn create(State(engine): State<AppState>, Path(id): Path<String>, body: Bytes) -> ApiResult<Response> {
+async fn create(
+    State(engine): State<AppState>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<Response> {
     let config: ExecConfig = parse_body(&body)?;
     let container = engine.containers.get(&id)?;
     let exec_id = exec::create(&engine, &container, config)?;
@@ -42,7 +46,11 @@ async fn create(State(engine): State<AppState>, Path(id): Path<String>, body: By
     ))
 }
 
-async fn start(State(engine): State<AppState>, Path(id): Path<String>, req: Request<Body>) -> ApiResult<Response> {
+async fn start(
+    State(engine): State<AppState>,
+    Path(id): Path<String>,
+    req: Request<Body>,
+) -> ApiResult<Response> {
     let session = engine.execs.get(&id).ok_or_else(|| no_such_exec(&id))?;
     let (parts, body) = req.into_parts();
     let bytes = axum::body::to_bytes(body, 1 << 20)
@@ -91,10 +99,18 @@ async fn resize(
 
 async fn inspect(State(engine): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
     let session = engine.execs.get(&id).ok_or_else(|| no_such_exec(&id))?;
-    let state = session.state.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let state = session
+        .state
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
     let config = &session.config;
     let mut argv = config.cmd.clone();
-    let entrypoint = if argv.is_empty() { String::new() } else { argv.remove(0) };
+    let entrypoint = if argv.is_empty() {
+        String::new()
+    } else {
+        argv.remove(0)
+    };
     Ok(json(&ExecInspect {
         id: session.id.clone(),
         running: state.running,

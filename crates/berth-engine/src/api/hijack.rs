@@ -143,20 +143,19 @@ where
         let _ = shim_write.shutdown().await;
     });
     let mut on_exit = on_exit;
-    loop {
-        match shimio::read_frame(&mut shim_read).await {
-            Ok(Some((kind, payload))) => {
-                if kind == berth_shim::protocol::FRAME_EXIT {
-                    if let (Some(f), Some(code)) = (on_exit.take(), shimio::exit_code(&payload)) {
-                        f(code);
-                    }
-                    break;
-                }
-                if client_write.write_all(&frame(kind, &payload, tty)).await.is_err() {
-                    break;
-                }
+    while let Ok(Some((kind, payload))) = shimio::read_frame(&mut shim_read).await {
+        if kind == berth_shim::protocol::FRAME_EXIT {
+            if let (Some(f), Some(code)) = (on_exit.take(), shimio::exit_code(&payload)) {
+                f(code);
             }
-            _ => break,
+            break;
+        }
+        if client_write
+            .write_all(&frame(kind, &payload, tty))
+            .await
+            .is_err()
+        {
+            break;
         }
     }
     let _ = client_write.flush().await;

@@ -93,7 +93,7 @@ pub fn router(engine: Arc<Engine>) -> Router {
 }
 
 /// Strips a `/v1.NN` prefix; refuses versions berth does not speak.
-fn strip_version(req: &mut Request<Body>) -> Result<(), Response> {
+fn strip_version(req: &mut Request<Body>) -> Result<(), Box<Response>> {
     let path = req.uri().path();
     let Some(rest) = path.strip_prefix("/v") else {
         return Ok(());
@@ -106,20 +106,20 @@ fn strip_version(req: &mut Request<Body>) -> Result<(), Response> {
         return Ok(()); // not a version prefix: let routing answer
     };
     if parsed > MAX_API_VERSION {
-        return Err(error_response(
+        return Err(Box::new(error_response(
             StatusCode::BAD_REQUEST,
             &format!(
                 "client version {parsed} is too new. Maximum supported API version is {MAX_API_VERSION}"
             ),
-        ));
+        )));
     }
     if parsed < MIN_ACCEPTED_VERSION {
-        return Err(error_response(
+        return Err(Box::new(error_response(
             StatusCode::BAD_REQUEST,
             &format!(
                 "client version {parsed} is too old. Minimum supported API version is {MIN_ACCEPTED_VERSION}, please upgrade your client to a newer version"
             ),
-        ));
+        )));
     }
     let mut target = tail.to_string();
     if let Some(query) = req.uri().query() {
@@ -131,22 +131,34 @@ fn strip_version(req: &mut Request<Body>) -> Result<(), Response> {
             *req.uri_mut() = uri;
             Ok(())
         }
-        Err(_) => Err(error_response(StatusCode::BAD_REQUEST, "invalid request URI")),
+        Err(_) => Err(Box::new(error_response(
+            StatusCode::BAD_REQUEST,
+            "invalid request URI",
+        ))),
     }
 }
 
 /// Answers one request: version prefix, then the router.
-async fn handle(router: Router, req: Request<hyper::body::Incoming>) -> Result<Response, Infallible> {
+async fn handle(
+    router: Router,
+    req: Request<hyper::body::Incoming>,
+) -> Result<Response, Infallible> {
     let mut req = req.map(Body::new);
     if let Err(response) = strip_version(&mut req) {
-        return Ok(response);
+        return Ok(*response);
     }
     let mut response = router.oneshot(req).await?;
     let headers = response.headers_mut();
-    headers.insert("Api-Version", hyper::header::HeaderValue::from_static(API_VERSION));
+    headers.insert(
+        "Api-Version",
+        hyper::header::HeaderValue::from_static(API_VERSION),
+    );
     headers.insert("Server", hyper::header::HeaderValue::from_static(SERVER));
     headers.insert("Ostype", hyper::header::HeaderValue::from_static("linux"));
-    headers.insert("Docker-Experimental", hyper::header::HeaderValue::from_static("false"));
+    headers.insert(
+        "Docker-Experimental",
+        hyper::header::HeaderValue::from_static("false"),
+    );
     Ok(response)
 }
 
@@ -190,7 +202,8 @@ pub async fn bind(host: &str) -> Result<Listener, EngineError> {
         }
         // A socket left by a daemon that died; a live one would have answered the CLI.
         let _ = std::fs::remove_file(path);
-        let listener = UnixListener::bind(path).map_err(|e| EngineError::io("listen on", path, e))?;
+        let listener =
+            UnixListener::bind(path).map_err(|e| EngineError::io("listen on", path, e))?;
         use std::os::unix::fs::PermissionsExt;
         let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660));
         return Ok(Listener::Unix(listener));

@@ -24,7 +24,9 @@ pub fn filters(value: Option<&String>) -> Result<Filters, EngineError> {
     let raw: serde_json::Value = serde_json::from_str(text)
         .map_err(|e| EngineError::Invalid(format!("invalid filter: {e}")))?;
     let serde_json::Value::Object(map) = raw else {
-        return Err(EngineError::Invalid(format!("invalid filter `{text}`: not a JSON object")));
+        return Err(EngineError::Invalid(format!(
+            "invalid filter `{text}`: not a JSON object"
+        )));
     };
     let mut out = Filters::new();
     for (key, value) in map {
@@ -76,7 +78,10 @@ pub fn labels_match(filters: &Filters, labels: &BTreeMap<String, String>) -> boo
 pub fn timestamp(text: &str) -> Result<i128, EngineError> {
     let text = text.trim();
     if let Some((secs, frac)) = text.split_once('.') {
-        if let (Ok(s), true) = (secs.parse::<i64>(), frac.chars().all(|c| c.is_ascii_digit())) {
+        if let (Ok(s), true) = (
+            secs.parse::<i64>(),
+            frac.chars().all(|c| c.is_ascii_digit()),
+        ) {
             let mut digits = frac.to_string();
             digits.truncate(9);
             while digits.len() < 9 {
@@ -102,7 +107,10 @@ mod tests {
 
     #[test]
     fn filters_accept_both_shapes() {
-        let a = filters(Some(&r#"{"label":["a=b"],"status":["exited"]}"#.to_string())).unwrap();
+        let a = filters(Some(
+            &r#"{"label":["a=b"],"status":["exited"]}"#.to_string(),
+        ))
+        .unwrap();
         assert_eq!(a["label"], vec!["a=b"]);
         let b = filters(Some(&r#"{"label":{"a=b":true}}"#.to_string())).unwrap();
         assert_eq!(b["label"], vec!["a=b"]);

@@ -37,8 +37,8 @@ const ADJECTIVES: &[&str] = &[
     "nimble", "proud", "quiet", "rapid", "sharp", "tender", "upbeat", "vivid", "witty", "zesty",
 ];
 const NOUNS: &[&str] = &[
-    "anchor", "beacon", "cutter", "dinghy", "ferry", "galley", "harbor", "jetty", "keel",
-    "lagoon", "mooring", "pier", "quay", "rudder", "schooner", "tugboat", "wharf", "yacht",
+    "anchor", "beacon", "cutter", "dinghy", "ferry", "galley", "harbor", "jetty", "keel", "lagoon",
+    "mooring", "pier", "quay", "rudder", "schooner", "tugboat", "wharf", "yacht",
 ];
 
 /// A free `adjective_noun` name (with a number when the pairs run short).
@@ -79,19 +79,25 @@ fn validate_host_config(host: &HostConfig) -> Result<()> {
         ));
     }
     if policy.name != RestartPolicyName::OnFailure && policy.maximum_retry_count.unwrap_or(0) > 0 {
-        return Err(EngineError::Invalid(format!(
-            "invalid restart policy: maximum retry count can only be used with 'on-failure'"
-        )));
+        return Err(EngineError::Invalid(
+            "invalid restart policy: maximum retry count can only be used with 'on-failure'".into(),
+        ));
     }
     for (port, bindings) in host.port_bindings.iter().flatten() {
         let (number, proto) = port.split_once('/').unwrap_or((port, "tcp"));
-        if number.parse::<u16>().map_or(true, |n| n == 0) || !matches!(proto, "tcp" | "udp" | "sctp") {
-            return Err(EngineError::Invalid(format!("invalid port specification: \"{port}\"")));
+        if number.parse::<u16>().map_or(true, |n| n == 0)
+            || !matches!(proto, "tcp" | "udp" | "sctp")
+        {
+            return Err(EngineError::Invalid(format!(
+                "invalid port specification: \"{port}\""
+            )));
         }
         for binding in bindings.iter().flatten() {
             if let Some(p) = binding.host_port.as_deref().filter(|p| !p.is_empty()) {
                 if p.split('-').any(|n| n.parse::<u16>().is_err()) {
-                    return Err(EngineError::Invalid(format!("invalid port specification: \"{p}\"")));
+                    return Err(EngineError::Invalid(format!(
+                        "invalid port specification: \"{p}\""
+                    )));
                 }
             }
         }
@@ -164,9 +170,11 @@ pub async fn create(
     } else if mode == "host" || mode == "none" {
         networks.insert(mode.clone(), EndpointSettings::default());
     } else {
-        let network = engine.networks().network(&mode).await.map_err(|_| {
-            EngineError::NotFound(format!("network {mode} not found"))
-        })?;
+        let network = engine
+            .networks()
+            .network(&mode)
+            .await
+            .map_err(|_| EngineError::NotFound(format!("network {mode} not found")))?;
         let mut settings = requested
             .get(&mode)
             .or_else(|| requested.get(&network.id))
@@ -179,12 +187,18 @@ pub async fn create(
         // Further networks given at create (API 1.44+) are joined too.
         for (other, settings) in &requested {
             // `default` names the mode's network (the CLI sends it for `--network default`).
-            if other == &mode || other == "default" || other == &network.id || other == &network.name {
+            if other == &mode
+                || other == "default"
+                || other == &network.id
+                || other == &network.name
+            {
                 continue;
             }
-            let net = engine.networks().network(other).await.map_err(|_| {
-                EngineError::NotFound(format!("network {other} not found"))
-            })?;
+            let net = engine
+                .networks()
+                .network(other)
+                .await
+                .map_err(|_| EngineError::NotFound(format!("network {other} not found")))?;
             let mut settings = settings.clone();
             settings.network_id = Some(net.id.clone());
             networks.insert(net.name.clone(), settings);
@@ -256,4 +270,3 @@ fn display_reference(text: &str) -> String {
         format!("{text}:latest")
     }
 }
-

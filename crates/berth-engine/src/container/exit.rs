@@ -45,24 +45,25 @@ pub async fn handle_exit(engine: &Arc<Engine>, container: &Arc<Container>, exit:
     let _ = berth_runtime::container::delete(engine.runtime(), &id, true);
     super::mounts::release(engine, &container.with(|r| r.mounts.clone()));
     let exit_code = i64::from(exit.exit_code);
-    let (policy, max_retries, restarts, manually_stopped, auto_remove, ran_for) = container.with(|r| {
-        let policy = r.host_config.restart_policy.clone().unwrap_or_default();
-        let ran_for = r
-            .state
-            .started_at
-            .as_deref()
-            .and_then(|t| humantime::parse_rfc3339_weak(t).ok())
-            .and_then(|t| std::time::SystemTime::now().duration_since(t).ok())
-            .unwrap_or_default();
-        (
-            policy.name,
-            policy.maximum_retry_count.unwrap_or(0),
-            r.restart_count,
-            r.state.manually_stopped,
-            r.host_config.auto_remove.unwrap_or(false),
-            ran_for,
-        )
-    });
+    let (policy, max_retries, restarts, manually_stopped, auto_remove, ran_for) =
+        container.with(|r| {
+            let policy = r.host_config.restart_policy.clone().unwrap_or_default();
+            let ran_for = r
+                .state
+                .started_at
+                .as_deref()
+                .and_then(|t| humantime::parse_rfc3339_weak(t).ok())
+                .and_then(|t| std::time::SystemTime::now().duration_since(t).ok())
+                .unwrap_or_default();
+            (
+                policy.name,
+                policy.maximum_retry_count.unwrap_or(0),
+                r.restart_count,
+                r.state.manually_stopped,
+                r.host_config.auto_remove.unwrap_or(false),
+                ran_for,
+            )
+        });
     let restart = !manually_stopped
         && match policy {
             RestartPolicyName::No => false,
@@ -87,9 +88,12 @@ pub async fn handle_exit(engine: &Arc<Engine>, container: &Arc<Container>, exit:
     let mut attributes = super::view::event_attributes(container);
     attributes.insert("exitCode".into(), exit_code.to_string());
     if exit.oom_killed {
-        engine
-            .events()
-            .publish("container", "oom", &id, super::view::event_attributes(container));
+        engine.events().publish(
+            "container",
+            "oom",
+            &id,
+            super::view::event_attributes(container),
+        );
     }
     engine.events().publish("container", "die", &id, attributes);
     container.notify_exit(exit_code);

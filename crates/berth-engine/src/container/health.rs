@@ -84,7 +84,11 @@ pub fn spawn(engine: Arc<Engine>, container: Arc<Container>) {
         let started = tokio::time::Instant::now();
         loop {
             let in_start_period = started.elapsed() < start_period;
-            let wait = if in_start_period { start_interval.min(interval) } else { interval };
+            let wait = if in_start_period {
+                start_interval.min(interval)
+            } else {
+                interval
+            };
             let mut exits = container.exits();
             let ended = exits.wait_for(|e| e.count > run || e.removed);
             tokio::select! {
@@ -104,7 +108,13 @@ pub fn spawn(engine: Arc<Engine>, container: Arc<Container>) {
             let result = HealthcheckResult {
                 start,
                 end: now_rfc3339(),
-                exit_code: if healthy { 0 } else if exit_code == -1 { -1 } else { 1 },
+                exit_code: if healthy {
+                    0
+                } else if exit_code == -1 {
+                    -1
+                } else {
+                    1
+                },
                 output,
             };
             // Failures during the start period do not count against the retries.
@@ -150,7 +160,10 @@ mod tests {
             test: Some(vec!["CMD-SHELL".into(), "test -f /ok".into()]),
             ..HealthConfig::default()
         };
-        assert_eq!(argv(&shell, None).unwrap(), vec!["/bin/sh", "-c", "test -f /ok"]);
+        assert_eq!(
+            argv(&shell, None).unwrap(),
+            vec!["/bin/sh", "-c", "test -f /ok"]
+        );
         let cmd = HealthConfig {
             test: Some(vec!["CMD".into(), "true".into()]),
             ..HealthConfig::default()

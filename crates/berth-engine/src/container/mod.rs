@@ -253,7 +253,12 @@ impl Container {
 
     /// The queued attaches (emptying the queue).
     pub fn take_pending_attaches(&self) -> Vec<PendingAttach> {
-        std::mem::take(&mut *self.pending_attaches.lock().unwrap_or_else(|e| e.into_inner()))
+        std::mem::take(
+            &mut *self
+                .pending_attaches
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        )
     }
 
     /// A receiver of exit notifications.
@@ -352,7 +357,9 @@ impl Containers {
         }
         let old = container.update(|r| std::mem::replace(&mut r.name, new_name.to_string()))?;
         index.by_name.remove(&old);
-        index.by_name.insert(new_name.to_string(), container.id.clone());
+        index
+            .by_name
+            .insert(new_name.to_string(), container.id.clone());
         Ok(old)
     }
 

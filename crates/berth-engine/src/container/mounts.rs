@@ -51,8 +51,19 @@ fn parse_bind(spec: &str) -> Result<(Option<String>, String, Vec<String>)> {
     for o in &options {
         let known = matches!(
             o.as_str(),
-            "ro" | "rw" | "z" | "Z" | "nocopy" | "shared" | "rshared" | "slave" | "rslave"
-                | "private" | "rprivate" | "consistent" | "cached" | "delegated"
+            "ro" | "rw"
+                | "z"
+                | "Z"
+                | "nocopy"
+                | "shared"
+                | "rshared"
+                | "slave"
+                | "rslave"
+                | "private"
+                | "rprivate"
+                | "consistent"
+                | "cached"
+                | "delegated"
         );
         if !known {
             return Err(invalid(format!("invalid mode: {o}")));
@@ -128,7 +139,10 @@ pub fn plan(
         let mode = options.join(",");
         let Some(source) = source else {
             let name = volume(None, &labels_for_anonymous, None, BTreeMap::new())?;
-            by_destination.insert(destination.clone(), volume_point(engine, &name, &destination, read_only, mode));
+            by_destination.insert(
+                destination.clone(),
+                volume_point(engine, &name, &destination, read_only, mode),
+            );
             continue;
         };
         if source.starts_with('/') {
@@ -175,14 +189,23 @@ pub fn plan(
         .iter()
         .flatten()
         .map(|(k, _)| clean(k))
-        .chain(host.mounts.iter().flatten().filter(|m| m.r#type == MountType::Tmpfs).map(|m| clean(&m.target)))
+        .chain(
+            host.mounts
+                .iter()
+                .flatten()
+                .filter(|m| m.r#type == MountType::Tmpfs)
+                .map(|m| clean(&m.target)),
+        )
         .collect();
     for destination in config.volumes.iter().flatten().map(|(k, _)| clean(k)) {
         if by_destination.contains_key(&destination) || tmpfs.contains(&destination) {
             continue;
         }
         let name = volume(None, &labels_for_anonymous, None, BTreeMap::new())?;
-        by_destination.insert(destination.clone(), volume_point(engine, &name, &destination, false, String::new()));
+        by_destination.insert(
+            destination.clone(),
+            volume_point(engine, &name, &destination, false, String::new()),
+        );
     }
     let _ = container_id;
     let mut mounts: Vec<MountPoint> = by_destination.into_values().collect();
@@ -199,11 +222,21 @@ fn join_mode(mode: &str, extra: &str) -> String {
     }
 }
 
-fn volume_point(engine: &Engine, name: &str, destination: &str, read_only: bool, mode: String) -> MountPoint {
+fn volume_point(
+    engine: &Engine,
+    name: &str,
+    destination: &str,
+    read_only: bool,
+    mode: String,
+) -> MountPoint {
     MountPoint {
         r#type: "volume".into(),
         name: Some(name.to_string()),
-        source: engine.volumes().data_path(name).to_string_lossy().into_owned(),
+        source: engine
+            .volumes()
+            .data_path(name)
+            .to_string_lossy()
+            .into_owned(),
         destination: destination.to_string(),
         driver: Some("local".into()),
         mode: if mode.is_empty() { "z".into() } else { mode },
@@ -248,13 +281,21 @@ fn plan_mount(
     let read_only = mount.read_only.unwrap_or(false);
     match mount.r#type {
         MountType::Bind => {
-            let source = mount.source.clone().filter(|s| !s.is_empty()).ok_or_else(|| {
-                invalid("invalid mount config for type \"bind\": field Source must not be empty".into())
-            })?;
+            let source = mount
+                .source
+                .clone()
+                .filter(|s| !s.is_empty())
+                .ok_or_else(|| {
+                    invalid(
+                        "invalid mount config for type \"bind\": field Source must not be empty"
+                            .into(),
+                    )
+                })?;
             let options = mount.bind_options.clone().unwrap_or_default();
             if !Path::new(&source).exists() {
                 if options.create_mountpoint.unwrap_or(false) {
-                    std::fs::create_dir_all(&source).map_err(|e| EngineError::io("create", &source, e))?;
+                    std::fs::create_dir_all(&source)
+                        .map_err(|e| EngineError::io("create", &source, e))?;
                 } else {
                     return Err(invalid(format!(
                         "invalid mount config for type \"bind\": bind source path does not exist: {source}"
@@ -284,7 +325,10 @@ fn plan_mount(
             let options = mount.volume_options.clone().unwrap_or_default();
             let labels = options.labels.clone().unwrap_or_default();
             let (driver, driver_opts) = match &options.driver_config {
-                Some(d) => (Some(d.name.clone()).filter(|n| !n.is_empty()), d.options.clone().unwrap_or_default()),
+                Some(d) => (
+                    Some(d.name.clone()).filter(|n| !n.is_empty()),
+                    d.options.clone().unwrap_or_default(),
+                ),
                 None => (None, BTreeMap::new()),
             };
             let name = volume(
@@ -373,21 +417,6 @@ pub fn resolve(
     Ok(out)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn binds_parse_like_docker() {
-        let (s, d, o) = parse_bind("/host:/ctr:ro").unwrap();
-        assert_eq!((s.as_deref(), d.as_str(), o), (Some("/host"), "/ctr", vec!["ro".to_string()]));
-        let (s, d, _) = parse_bind("/anon/").unwrap();
-        assert_eq!((s, d.as_str()), (None, "/anon"));
-        assert!(parse_bind("rel:ative").is_err());
-        assert!(parse_bind("/a:/b:bogus").is_err());
-    }
-}
-
 /// Releases the volumes a run mounted (the last user of a volume with mount options
 /// unmounts it).
 pub fn release(engine: &Engine, mounts: &[MountPoint]) {
@@ -397,5 +426,23 @@ pub fn release(engine: &Engine, mounts: &[MountPoint]) {
                 tracing::warn!(volume = %name, error = %e, "release a volume");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binds_parse_like_docker() {
+        let (s, d, o) = parse_bind("/host:/ctr:ro").unwrap();
+        assert_eq!(
+            (s.as_deref(), d.as_str(), o),
+            (Some("/host"), "/ctr", vec!["ro".to_string()])
+        );
+        let (s, d, _) = parse_bind("/anon/").unwrap();
+        assert_eq!((s, d.as_str()), (None, "/anon"));
+        assert!(parse_bind("rel:ative").is_err());
+        assert!(parse_bind("/a:/b:bogus").is_err());
     }
 }

@@ -136,16 +136,16 @@ async fn join(
         .and_then(|c| c.ipv4_address.as_deref())
         .filter(|s| !s.is_empty())
     {
-        Some(text) => Some(text.parse::<Ipv4Addr>().map_err(|_| {
-            EngineError::Invalid(format!("invalid IPv4 address `{text}`"))
-        })?),
+        Some(text) => Some(
+            text.parse::<Ipv4Addr>()
+                .map_err(|_| EngineError::Invalid(format!("invalid IPv4 address `{text}`")))?,
+        ),
         None => None,
     };
     let mut aliases = settings.aliases.clone().unwrap_or_default();
     if net.default_bridge && !aliases.is_empty() {
         return Err(EngineError::Invalid(
-            "network-scoped alias is supported only for containers in user defined networks"
-                .into(),
+            "network-scoped alias is supported only for containers in user defined networks".into(),
         ));
     }
     aliases.dedup();
@@ -198,8 +198,13 @@ pub async fn wire(engine: &Engine, container: &Container, pid: i32, hostname: &s
     let mut published = Vec::new();
     for (index, (name, settings)) in order.iter().enumerate() {
         let target = settings.network_id.clone().unwrap_or_else(|| name.clone());
-        let ports = if index == 0 { ports.clone() } else { Vec::new() };
-        let (settings, resolved) = join(engine, &record, pid, &target, settings, index, ports).await?;
+        let ports = if index == 0 {
+            ports.clone()
+        } else {
+            Vec::new()
+        };
+        let (settings, resolved) =
+            join(engine, &record, pid, &target, settings, index, ports).await?;
         if index == 0 {
             published = resolved;
         }
@@ -226,9 +231,18 @@ pub async fn wire(engine: &Engine, container: &Container, pid: i32, hostname: &s
     Ok(())
 }
 
-async fn rewrite_hosts(engine: &Engine, container: &Container, ip: Ipv4Addr, hostname: &str) -> Result<()> {
+async fn rewrite_hosts(
+    engine: &Engine,
+    container: &Container,
+    ip: Ipv4Addr,
+    hostname: &str,
+) -> Result<()> {
     let extra = container.with(|r| r.host_config.extra_hosts.clone().unwrap_or_default());
-    let text = files::hosts(&extra, Some((ip, hostname, &[])), host_gateway(engine).await)?;
+    let text = files::hosts(
+        &extra,
+        Some((ip, hostname, &[])),
+        host_gateway(engine).await,
+    )?;
     files::write_in_place(&Files::of(container.dir()).hosts, &text)
 }
 
@@ -263,7 +277,16 @@ pub async fn connect(
     settings.network_id = Some(net.id.clone());
     if record.state.is_running() {
         let index = record.networks.len();
-        let (wired, _) = join(engine, &record, record.state.pid as i32, &net.id, &settings, index, Vec::new()).await?;
+        let (wired, _) = join(
+            engine,
+            &record,
+            record.state.pid as i32,
+            &net.id,
+            &settings,
+            index,
+            Vec::new(),
+        )
+        .await?;
         settings = wired;
     }
     container.update(|r| {

@@ -38,10 +38,12 @@ pub async fn remove(
         container.update(|r| r.state.manually_stopped = true)?;
     }
     if running {
-        stop::stop_locked(engine, container, Some(0), Some("SIGKILL")).await.or_else(|e| match e {
-            EngineError::NotModified => Ok(()),
-            other => Err(other),
-        })?;
+        stop::stop_locked(engine, container, Some(0), Some("SIGKILL"))
+            .await
+            .or_else(|e| match e {
+                EngineError::NotModified => Ok(()),
+                other => Err(other),
+            })?;
     }
     container.update(|r| r.state.status = ContainerStatus::Removing)?;
     engine.containers.remove(&container.id);

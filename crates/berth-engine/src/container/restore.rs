@@ -45,10 +45,18 @@ pub async fn reattach(engine: &Arc<Engine>, container: &Arc<Container>) {
             return;
         }
         ContainerStatus::Created | ContainerStatus::Exited | ContainerStatus::Dead => {
-            let policy = record.host_config.restart_policy.clone().unwrap_or_default().name;
+            let policy = record
+                .host_config
+                .restart_policy
+                .clone()
+                .unwrap_or_default()
+                .name;
             let wanted = !record.state.manually_stopped
                 && record.has_been_started
-                && matches!(policy, RestartPolicyName::Always | RestartPolicyName::UnlessStopped);
+                && matches!(
+                    policy,
+                    RestartPolicyName::Always | RestartPolicyName::UnlessStopped
+                );
             if wanted {
                 let _op = container.op.lock().await;
                 if let Err(e) = start::start_locked(engine, container).await {
@@ -58,7 +66,10 @@ pub async fn reattach(engine: &Arc<Engine>, container: &Arc<Container>) {
             return;
         }
     }
-    let shim = ShimClient::new(&container.id, engine.config().shims_dir().join(&container.id));
+    let shim = ShimClient::new(
+        &container.id,
+        engine.config().shims_dir().join(&container.id),
+    );
     match shim.request(&berth_shim::Request::State).await {
         Ok(Response::State {
             status: ShimStatus::Running,

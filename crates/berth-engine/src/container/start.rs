@@ -51,7 +51,9 @@ fn log_settings(container: &Container) -> Result<(Option<PathBuf>, Option<u64>, 
     }
     let max_size = match options.get("max-size") {
         Some(text) if text != "-1" => Some(parse_size(text).ok_or_else(|| {
-            EngineError::Invalid(format!("invalid max-size log option `{text}`: expected e.g. 10m"))
+            EngineError::Invalid(format!(
+                "invalid max-size log option `{text}`: expected e.g. 10m"
+            ))
         })?),
         _ => None,
     };
@@ -60,7 +62,11 @@ fn log_settings(container: &Container) -> Result<(Option<PathBuf>, Option<u64>, 
             .parse::<u32>()
             .ok()
             .filter(|n| *n >= 1)
-            .ok_or_else(|| EngineError::Invalid(format!("invalid max-file log option `{text}`: expected a number >= 1")))?,
+            .ok_or_else(|| {
+                EngineError::Invalid(format!(
+                    "invalid max-file log option `{text}`: expected a number >= 1"
+                ))
+            })?,
         None => 1,
     };
     Ok((Some(container.log_path()), max_size, max_files))
@@ -83,7 +89,7 @@ pub fn parse_size(text: &str) -> Option<u64> {
         _ => return None,
     };
     let value: f64 = number.trim().parse().ok()?;
-    (value >= 0.0).then(|| (value * factor as f64) as u64)
+    (value >= 0.0).then_some((value * factor as f64) as u64)
 }
 
 /// The host's own name (for `--network host` without `--hostname`).
@@ -156,9 +162,18 @@ async fn start_inner(engine: &Arc<Engine>, container: &Arc<Container>) -> Result
     let resolv = networking::resolv_conf(engine, &record, &mode).await?;
     files::write_in_place(&files.resolv_conf, &resolv)?;
 
-    let cgroup_path = match record.host_config.cgroup_parent.as_deref().filter(|p| !p.is_empty()) {
+    let cgroup_path = match record
+        .host_config
+        .cgroup_parent
+        .as_deref()
+        .filter(|p| !p.is_empty())
+    {
         Some(parent) => format!("{}/{}", parent.trim_end_matches('/'), record.id),
-        None => format!("{}/{}", engine.config().cgroup_parent.trim_end_matches('/'), record.id),
+        None => format!(
+            "{}/{}",
+            engine.config().cgroup_parent.trim_end_matches('/'),
+            record.id
+        ),
     };
     let join_namespace = |mode: Option<&String>, kind: &str| -> Result<Option<PathBuf>> {
         let Some(target) = mode.and_then(|m| m.strip_prefix("container:")) else {

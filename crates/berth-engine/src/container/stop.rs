@@ -21,7 +21,11 @@ fn not_running(container: &Container) -> EngineError {
 }
 
 /// Sends `signal` to the container's main process.
-pub async fn kill(engine: &Arc<Engine>, container: &Arc<Container>, signal: Option<&str>) -> Result<()> {
+pub async fn kill(
+    engine: &Arc<Engine>,
+    container: &Arc<Container>,
+    signal: Option<&str>,
+) -> Result<()> {
     let signal = parse_signal(signal.filter(|s| !s.is_empty()).unwrap_or("SIGKILL"))?;
     if !container.with(|r| r.state.is_running()) {
         return Err(not_running(container));
@@ -34,7 +38,9 @@ pub async fn kill(engine: &Arc<Engine>, container: &Arc<Container>, signal: Opti
     send(engine, container, signal)?;
     let mut attributes = super::view::event_attributes(container);
     attributes.insert("signal".into(), (signal as i32).to_string());
-    engine.events().publish("container", "kill", &container.id, attributes);
+    engine
+        .events()
+        .publish("container", "kill", &container.id, attributes);
     Ok(())
 }
 
@@ -42,7 +48,9 @@ fn send(engine: &Engine, container: &Container, signal: Signal) -> Result<()> {
     match berth_runtime::container::kill(engine.runtime(), &container.id, signal, false) {
         Ok(()) => Ok(()),
         // It exited meanwhile: nothing to signal.
-        Err(berth_runtime::Error::InvalidStatus { .. } | berth_runtime::Error::NotFound(_)) => Ok(()),
+        Err(berth_runtime::Error::InvalidStatus { .. } | berth_runtime::Error::NotFound(_)) => {
+            Ok(())
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -101,13 +109,17 @@ pub(crate) async fn stop_locked(
     }
     let mut attributes = super::view::event_attributes(container);
     attributes.insert("signal".into(), (signal as i32).to_string());
-    engine.events().publish("container", "kill", &container.id, attributes);
+    engine
+        .events()
+        .publish("container", "kill", &container.id, attributes);
     let limit = (timeout >= 0).then(|| Duration::from_secs(timeout as u64));
     if !wait_exit(container, before, limit).await {
         send(engine, container, Signal::SIGKILL)?;
         let mut attributes = super::view::event_attributes(container);
         attributes.insert("signal".into(), "9".into());
-        engine.events().publish("container", "kill", &container.id, attributes);
+        engine
+            .events()
+            .publish("container", "kill", &container.id, attributes);
         if !wait_exit(container, before, Some(Duration::from_secs(30))).await {
             return Err(EngineError::Internal(format!(
                 "container {} did not exit after SIGKILL",
@@ -168,7 +180,9 @@ impl std::str::FromStr for WaitCondition {
             "" | "not-running" => Ok(WaitCondition::NotRunning),
             "next-exit" => Ok(WaitCondition::NextExit),
             "removed" => Ok(WaitCondition::Removed),
-            other => Err(EngineError::Invalid(format!("invalid condition: \"{other}\""))),
+            other => Err(EngineError::Invalid(format!(
+                "invalid condition: \"{other}\""
+            ))),
         }
     }
 }
@@ -177,9 +191,8 @@ impl std::str::FromStr for WaitCondition {
 pub async fn wait(container: &Arc<Container>, condition: WaitCondition) -> i64 {
     let mut exits = container.exits();
     let now = *exits.borrow();
-    let running = container.with(|r| {
-        r.state.is_running() || r.state.status == ContainerStatus::Restarting
-    });
+    let running =
+        container.with(|r| r.state.is_running() || r.state.status == ContainerStatus::Restarting);
     match condition {
         WaitCondition::NotRunning if !running => now.exit_code,
         WaitCondition::NotRunning | WaitCondition::NextExit => {
@@ -210,7 +223,12 @@ pub fn pause(engine: &Engine, container: &Container) -> Result<()> {
     }
     berth_runtime::container::pause(engine.runtime(), &container.id)?;
     container.update(|r| r.state.status = ContainerStatus::Paused)?;
-    engine.events().publish("container", "pause", &container.id, super::view::event_attributes(container));
+    engine.events().publish(
+        "container",
+        "pause",
+        &container.id,
+        super::view::event_attributes(container),
+    );
     Ok(())
 }
 
@@ -224,6 +242,11 @@ pub fn unpause(engine: &Engine, container: &Container) -> Result<()> {
     }
     berth_runtime::container::resume(engine.runtime(), &container.id)?;
     container.update(|r| r.state.status = ContainerStatus::Running)?;
-    engine.events().publish("container", "unpause", &container.id, super::view::event_attributes(container));
+    engine.events().publish(
+        "container",
+        "unpause",
+        &container.id,
+        super::view::event_attributes(container),
+    );
     Ok(())
 }

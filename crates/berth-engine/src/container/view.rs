@@ -185,7 +185,12 @@ pub fn inspect(container: &Container, exec_ids: Vec<String>) -> ContainerInspect
             pid: if state.is_running() { state.pid } else { 0 },
             exit_code: state.exit_code,
             error: Some(state.error.clone().unwrap_or_default()),
-            started_at: Some(state.started_at.clone().unwrap_or_else(|| zero_time.clone())),
+            started_at: Some(
+                state
+                    .started_at
+                    .clone()
+                    .unwrap_or_else(|| zero_time.clone()),
+            ),
             finished_at: Some(state.finished_at.clone().unwrap_or(zero_time)),
             health: state.health.clone(),
         },
@@ -282,7 +287,10 @@ mod tests {
 
     #[test]
     fn durations_read_like_docker() {
-        assert_eq!(human_duration(Duration::from_millis(300)), "Less than a second");
+        assert_eq!(
+            human_duration(Duration::from_millis(300)),
+            "Less than a second"
+        );
         assert_eq!(human_duration(Duration::from_secs(1)), "1 second");
         assert_eq!(human_duration(Duration::from_secs(59)), "59 seconds");
         assert_eq!(human_duration(Duration::from_secs(90)), "About a minute");

@@ -9,8 +9,8 @@ use berth_runtime::state::StateRoot;
 use thiserror::Error;
 
 use super::log_sink::{Discard, LogSink};
-use crate::jsonlog::LogWriter;
 use super::stdio::{Io, Prepared, StdioSpec};
+use crate::jsonlog::LogWriter;
 use crate::protocol::{ShimArgs, EXIT_FILE, PID_FILE, SOCKET_NAME};
 
 /// Why the shim could not create its container.
@@ -95,9 +95,9 @@ fn create_steps(
     }
     let log: Box<dyn LogSink> = match &args.log_path {
         Some(path) => Box::new(
-            LogWriter::open(path, args.log_max_size, args.log_max_files.max(1)).map_err(
-                |e| file_error("open the log", path.clone())(std::io::Error::other(e.to_string())),
-            )?,
+            LogWriter::open(path, args.log_max_size, args.log_max_files.max(1)).map_err(|e| {
+                file_error("open the log", path.clone())(std::io::Error::other(e.to_string()))
+            })?,
         ),
         None => Box::new(Discard),
     };

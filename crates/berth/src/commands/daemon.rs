@@ -31,8 +31,7 @@ pub fn run(ctx: &Context, args: DaemonArgs) -> anyhow::Result<i32> {
             args.instance
         );
     }
-    let mut config =
-        berth_engine::DaemonConfig::new(ctx.data_root.clone(), ctx.exec_root.clone());
+    let mut config = berth_engine::DaemonConfig::new(ctx.data_root.clone(), ctx.exec_root.clone());
     config.hosts = vec![ctx.host()];
     config.live_restore = !args.no_live_restore;
     config.cgroup_parent = args.cgroup_parent;
