@@ -288,6 +288,19 @@ pub struct NetworkSettings {
     /// The networks joined, by name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub networks: Option<BTreeMap<String, EndpointSettings>>,
+    /// Legacy: the address on the default bridge (empty elsewhere). Deprecated by Docker
+    /// but still sent, and read by many scripts and the Python SDK's users.
+    #[serde(default, rename = "IPAddress", skip_serializing_if = "Option::is_none")]
+    pub ip_address: Option<String>,
+    /// Legacy: its prefix length.
+    #[serde(default, rename = "IPPrefixLen", skip_serializing_if = "Option::is_none")]
+    pub ip_prefix_len: Option<i64>,
+    /// Legacy: the default bridge's gateway.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<String>,
+    /// Legacy: the MAC address on the default bridge.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac_address: Option<String>,
 }
 
 /// `GET /containers/{id}/json` (`ContainerJSON`).

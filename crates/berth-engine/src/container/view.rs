@@ -157,10 +157,18 @@ fn network_settings(record: &Record) -> NetworkSettings {
             (name.clone(), settings)
         })
         .collect();
+    let bridge = record
+        .networks
+        .get(crate::container::networking::DEFAULT_BRIDGE)
+        .filter(|_| running);
     NetworkSettings {
         sandbox_key: running.then(|| format!("/proc/{}/ns/net", record.state.pid)),
         ports: Some(port_map(record)),
         networks: Some(networks),
+        ip_address: Some(bridge.and_then(|b| b.ip_address.clone()).unwrap_or_default()),
+        ip_prefix_len: Some(bridge.and_then(|b| b.ip_prefix_len).unwrap_or(0)),
+        gateway: Some(bridge.and_then(|b| b.gateway.clone()).unwrap_or_default()),
+        mac_address: Some(bridge.and_then(|b| b.mac_address.clone()).unwrap_or_default()),
     }
 }
 
@@ -273,9 +281,8 @@ pub fn summary(container: &Container) -> ContainerSummary {
             ..Default::default()
         }),
         network_settings: Some(NetworkSettings {
-            sandbox_key: None,
-            ports: None,
             networks: settings.networks,
+            ..NetworkSettings::default()
         }),
         mounts: record.mounts.clone(),
     }
