@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Builds berth and shows its main job so far, on embedded defaults (no external service):
-#   1. a container from a busybox bundle made from the host's static busybox (`berth runtime`);
-#   2. the image workflow offline: `berth import` a base image from that rootfs, serve a
-#      registry (`berth registry serve`), push to it, pull into a fresh data root (layers
-#      unpacked into snapshots) and run a container on the pulled image's snapshot.
-# Everything runs in a temp dir and is removed at the end.
-#
-# BERTH_DEMO_RUNTIME overrides the runtime command (e.g. `runc`) to compare behaviour.
+# Builds berth and shows its main job, on embedded defaults (no external service, no
+# network): the local container workflow.
+#   1. a base image made offline from the host's static busybox (`berth import`);
+#   2. a small web app image on top of it (its files and its CMD/EXPOSE);
+#   3. the engine (`berth daemon`), then `berth run -d -p` of the app, fetched over the
+#      published port with curl; a second container on a user network reaches the first by
+#      name through the embedded DNS; `berth ps`, `berth logs`, `berth rm -f`.
+# Everything runs in a temp dir (its own data root, exec root and network names) and is
+# removed at the end.
 set -euo pipefail
 
 # shellcheck source=scripts/lib.sh
@@ -15,72 +16,79 @@ repo=$(berth_repo_root)
 cd "$repo"
 
 berth_require_root
-berth_ensure_packages busybox-static
+berth_ensure_packages busybox-static curl iproute2 nftables
 berth_ensure_cargo
 
-if [[ -n ${BERTH_DEMO_RUNTIME:-} ]]; then
-    read -r -a runtime <<<"$BERTH_DEMO_RUNTIME"
-else
-    berth_say "building berth (cargo build --release)"
-    cargo build --release --quiet --bin berth
-    runtime=("$repo/target/release/berth" runtime)
-fi
+berth_say "building berth (cargo build --release)"
+cargo build --release --quiet --bin berth
 
 work=$(mktemp -d /tmp/berth-demo.XXXXXX)
-id="berth-demo-$$"
+instance="demo$((RANDOM % 10000))"
+berth=("$repo/target/release/berth" --data-root "$work/data" --exec-root "$work/exec")
+daemon_pid=""
 cleanup() {
-    "${runtime[@]}" --root "$work/state" delete --force "$id" >/dev/null 2>&1 || true
+    if [[ -n $daemon_pid ]]; then
+        "${berth[@]}" rm -f demo-web demo-client >/dev/null 2>&1 || true
+        "${berth[@]}" network rm demo-net >/dev/null 2>&1 || true
+        kill "$daemon_pid" 2>/dev/null || true
+        wait "$daemon_pid" 2>/dev/null || true
+    fi
+    # What the daemon made on the host, should it have died: its bridge and its rules.
+    ip link delete "${instance}0" >/dev/null 2>&1 || true
+    nft delete table ip "$instance" >/dev/null 2>&1 || true
+    grep -o " $work[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
     rm -rf "$work"
 }
 trap cleanup EXIT
 
-berth_make_busybox_bundle "$work/bundle" berth-demo sh -c '
-echo "hostname: $(hostname)"
-echo "id:       $(id)"
-echo "root:     $(touch /probe 2>&1 || true)"
-echo "processes in the container (sh is pid 1):"
-ps -o pid,user,comm
-echo "shell pid: $$"'
+berth_say "1. a base image, made offline: busybox-static as a one-layer image"
+mkdir -p "$work/base/bin" "$work/base/etc" "$work/base/tmp"
+cp "$(command -v busybox)" "$work/base/bin/busybox"
+for applet in $("$work/base/bin/busybox" --list); do
+    [[ -e $work/base/bin/$applet ]] || ln -s busybox "$work/base/bin/$applet"
+done
+echo 'root:x:0:0:root:/root:/bin/sh' >"$work/base/etc/passwd"
+echo 'root:x:0:' >"$work/base/etc/group"
+tar -C "$work/base" -cf "$work/base.tar" .
+"${berth[@]}" import -c 'CMD ["sh"]' "$work/base.tar" demo/base:1 >/dev/null
 
-berth_say "running a busybox container: ${runtime[*]} run --bundle $work/bundle $id"
-"${runtime[@]}" --root "$work/state" run --bundle "$work/bundle" "$id"
-berth_say "container exited"
+berth_say "2. the example app: a page and a web server on the base"
+mkdir -p "$work/app/www"
+cp -a "$work/base/." "$work/app/"
+cat >"$work/app/www/index.html" <<'EOF'
+<h1>hello from a berth container</h1>
+EOF
+tar -C "$work/app" -cf "$work/app.tar" .
+"${berth[@]}" import -c 'EXPOSE 80' -c 'CMD ["httpd", "-f", "-v", "-p", "80", "-h", "/www"]' \
+    "$work/app.tar" demo/web:1 >/dev/null
+"${berth[@]}" images
 
-if [[ -n ${BERTH_DEMO_RUNTIME:-} ]]; then
-    exit 0
-fi
-berth=("$repo/target/release/berth")
-berth_say "making a base image offline: berth import (a one-layer image from a rootfs tarball)"
-tar -C "$work/bundle/rootfs" -cf "$work/rootfs.tar" .
-"${berth[@]}" --data-root "$work/data" import -c 'CMD ["sh"]' "$work/rootfs.tar" demo/busybox:1
-"${berth[@]}" --data-root "$work/data" images
-
-berth_say "serving a registry on loopback: berth registry serve"
-"${berth[@]}" registry serve --listen 127.0.0.1:0 --root "$work/registry" 2>"$work/registry.log" &
-registry_pid=$!
-trap 'kill "$registry_pid" 2>/dev/null || true; cleanup' EXIT
-address=""
+berth_say "3. the engine: berth daemon (Docker Engine API on $work/exec/berth.sock)"
+"$repo/target/release/berth" --data-root "$work/data" --exec-root "$work/exec" \
+    daemon --instance "$instance" 2>"$work/daemon.log" &
+daemon_pid=$!
 for _ in $(seq 100); do
-    address=$(sed -n 's/^berth registry: serving on //p' "$work/registry.log")
-    [[ -n $address ]] && break
+    [[ -S $work/exec/berth.sock ]] && "${berth[@]}" version >/dev/null 2>&1 && break
     sleep 0.05
 done
-[[ -n $address ]] || berth_die "the registry did not start: $(cat "$work/registry.log")"
+"${berth[@]}" version >/dev/null || berth_die "the daemon did not start: $(cat "$work/daemon.log")"
 
-image="$address/demo/busybox:1"
-berth_say "pushing $image"
-"${berth[@]}" --data-root "$work/data" tag demo/busybox:1 "$image"
-"${berth[@]}" --data-root "$work/data" push "$image" 2>/dev/null
-berth_say "pulling it into a fresh data root (download, verify, unpack in one pass)"
-"${berth[@]}" --data-root "$work/pulled" pull "$image" 2>/dev/null
-"${berth[@]}" --data-root "$work/pulled" images
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+berth_say "berth run -d --name demo-web -p 127.0.0.1:$port:80 demo/web:1"
+"${berth[@]}" network create demo-net >/dev/null
+"${berth[@]}" run -d --name demo-web --network demo-net -p "127.0.0.1:$port:80" demo/web:1 >/dev/null
+"${berth[@]}" ps
 
-# A one-layer image's snapshot is named by its diff id (its chain id).
-diff_id=$("${berth[@]}" --data-root "$work/pulled" image inspect "$image" | sed -n 's/.*"sha256:\([0-9a-f]\{64\}\)".*/\1/p' | tail -n 1)
-snapshot="$work/pulled/snapshots/$diff_id/fs"
-[[ -d $snapshot ]] || berth_die "no snapshot at $snapshot"
-berth_make_busybox_bundle "$work/pulled-bundle" from-the-registry sh -c 'echo "hello from $(hostname), pid $$, on the pulled image"'
-sed -i "s#\"path\": \"rootfs\"#\"path\": \"$snapshot\"#" "$work/pulled-bundle/config.json"
-berth_say "running a container on the pulled image"
-"${berth[@]}" runtime --root "$work/state" run --bundle "$work/pulled-bundle" "$id-pulled"
-berth_say "done; cleaning up"
+berth_say "curl http://127.0.0.1:$port/ (the published port)"
+for _ in $(seq 50); do
+    curl -fsS "http://127.0.0.1:$port/" && break
+    sleep 0.1
+done
+
+berth_say "another container on demo-net fetches http://demo-web/ (the embedded DNS)"
+"${berth[@]}" run --rm --name demo-client --network demo-net demo/base:1 wget -qO- http://demo-web/
+
+berth_say "berth logs demo-web"
+"${berth[@]}" logs demo-web
+"${berth[@]}" rm -f demo-web >/dev/null
+berth_say "done: the container is removed; the daemon stops and the temp dir goes"
