@@ -80,6 +80,14 @@ impl Engine {
         Some(engine)
     }
 
+    /// The berth daemon itself (to kill and restart it); `None` for dockerd.
+    pub fn berth_daemon(&mut self) -> Option<&mut BerthDaemon> {
+        match &mut self.daemon {
+            Daemon::Berth(d) => Some(d),
+            Daemon::Dockerd(_) => None,
+        }
+    }
+
     /// Which daemon this is.
     pub fn kind(&self) -> Kind {
         match self.daemon {

@@ -18,9 +18,14 @@ pub mod registry;
 pub mod scope;
 pub mod wait;
 
+// Each suite uses part of the harness.
+#[allow(unused_imports)]
 pub use engine::{shared, Engine, Kind};
+#[allow(unused_imports)]
 pub use images::{CONFIGURED, IMAGE};
+#[allow(unused_imports)]
 pub use scope::Scope;
+#[allow(unused_imports)]
 pub use wait::wait_for;
 
 /// A scope on the binary's shared engine: what almost every test starts with.

@@ -2,14 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::engine::{scope, wait_for, Scope, IMAGE};
-
-/// Waits until the container's `State.Status` is `status`.
-fn wait_status(t: &Scope, name: &str, status: &str) {
-    wait_for(&format!("{name} to be {status}"), Duration::from_secs(30), || {
-        (t.inspect(name, "{{.State.Status}}") == status).then_some(())
-    });
-}
+use crate::engine::{scope, wait_for, IMAGE};
 
 /// A script that logs `term` and exits 7 on SIGTERM, `usr1` on SIGUSR1, and says `ready`.
 const TRAPS: &str = "trap 'echo term; exit 7' TERM; trap 'echo usr1' USR1; echo ready; \
@@ -105,7 +98,8 @@ fn ps_all_format_and_filters() {
     let (up, down) = (t.name("up"), t.name("down"));
     let label = t.label();
     t.docker_ok(&["run", "-d", "--label", &label, "--name", &up, IMAGE, "sleep", "1000"]);
-    t.docker_ok(&["run", "--label", &label, "--name", &down, IMAGE, "sh", "-c", "exit 3"]);
+    let exited = t.docker(&["run", "--label", &label, "--name", &down, IMAGE, "sh", "-c", "exit 3"]);
+    assert_eq!(exited.status.code(), Some(3));
     let by_label = format!("label={label}");
     let running = t.docker_ok(&["ps", "--filter", &by_label, "--format", "{{.Names}}"]);
     assert_eq!(running.trim(), up, "ps without -a lists only running containers");

@@ -1,6 +1,21 @@
 //! `docker run` and its options, each checked from inside the container.
 
-use crate::engine::{scope, CONFIGURED, IMAGE};
+use crate::engine::{scope, Kind, CONFIGURED, IMAGE};
+
+/// Whether this process's capability bounding set holds every capability the kernel knows.
+fn host_bounding_set_is_full() -> bool {
+    let last: u32 = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(40);
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let bounding = status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapBnd:"))
+        .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+        .unwrap_or(0);
+    bounding == (1u64 << (last + 1)) - 1
+}
 
 /// `docker run --rm [options] IMAGE sh -c SCRIPT`'s stdout.
 fn run_sh(t: &crate::engine::Scope, options: &[&str], script: &str) -> String {
@@ -113,6 +128,11 @@ fn run_capabilities_drop_add_and_privileged() {
 
     let mount = "mount -t tmpfs none /mnt && echo mounted || echo no-mount";
     assert_eq!(run_sh(&t, &[], mount), "no-mount\n");
+    if t.kind() == Kind::Dockerd && !host_bounding_set_is_full() {
+        // runc asks for every capability and fails where the host's bounding set lacks one.
+        eprintln!("SKIPPED (--privileged part): this host's capability bounding set is not full");
+        return;
+    }
     assert_eq!(run_sh(&t, &["--privileged"], mount), "mounted\n");
     // Privileged containers see the host's devices.
     let devices = "[ -e /dev/mem ] && echo has-mem || echo no-mem";

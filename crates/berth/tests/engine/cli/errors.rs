@@ -53,7 +53,7 @@ fn a_taken_name_is_a_conflict() {
         id.trim()
     );
     assert!(err.contains(&expected), "expected {expected:?} in: {err}");
-    let (status, _) = post(&t, &format!("/containers/create?name={name}"), &format!("{{\"Image\":\"{IMAGE}\"}}"));
+    let (status, _) = post(&t, &format!("/containers/create?name={name}"), &format!("{{\"Image\":\"{IMAGE}\",\"Cmd\":[\"true\"]}}"));
     assert_eq!(status, 409);
 }
 

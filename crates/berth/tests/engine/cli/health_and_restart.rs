@@ -39,7 +39,9 @@ fn always_restarts_after_every_exit_until_stopped() {
     let name = t.name("always");
     t.docker_ok(&["run", "-d", "--restart", "always", "--name", &name, IMAGE, "sh", "-c", "echo run; sleep 0.5; exit 0"]);
     wait_for("two restarts", Duration::from_secs(30), || (status_and_count(&t, &name).1 >= 2).then_some(()));
-    assert!(t.docker_ok(&["logs", &name]).matches("run").count() >= 3);
+    wait_for("three runs in the logs", Duration::from_secs(10), || {
+        (t.docker_ok(&["logs", &name]).matches("run").count() >= 3).then_some(())
+    });
     t.docker_ok(&["stop", "-t", "1", &name]);
     let (status, count) = status_and_count(&t, &name);
     assert_eq!(status, "exited");

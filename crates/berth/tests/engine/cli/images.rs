@@ -44,7 +44,10 @@ fn rmi_refuses_an_image_in_use_and_prune_removes_unused_labelled_ones() {
     let container = t.name("user");
     t.docker_ok(&["create", "--name", &container, &used, "true"]);
     let err = t.docker_fails(&["rmi", &used]);
-    assert!(err.contains("conflict") && err.contains("is being used"), "rmi of an image in use: {err}");
+    assert!(
+        err.contains("conflict: unable to remove repository reference") && err.contains("must force"),
+        "rmi of an image in use: {err}"
+    );
 
     let filter = format!("label={}", t.label());
     let out = t.docker_ok(&["image", "prune", "-a", "-f", "--filter", &filter]);

@@ -99,7 +99,7 @@ fn mount_long_syntax_for_volume_bind_and_tmpfs() {
         .map(|m| format!("{} {} {}", m["Type"].as_str().unwrap(), m["Destination"].as_str().unwrap(), m["RW"]))
         .collect();
     kinds.sort();
-    assert_eq!(kinds, ["bind /b false", "volume /v true"], "Mounts (tmpfs is not listed): {mounts}");
+    assert_eq!(kinds, ["bind /b false", "tmpfs /t true", "volume /v true"], "Mounts: {mounts}");
 }
 
 #[test]
