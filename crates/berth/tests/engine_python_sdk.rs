@@ -15,13 +15,19 @@ use engine::{scope, CONFIGURED, IMAGE};
 /// Runs `tests/python/SCRIPT` against the shared engine, in a scope of its own.
 fn run_script(script: &str) {
     let t = scope();
-    let check = Command::new("python3").args(["-c", "import docker"]).output();
+    let check = Command::new("python3")
+        .args(["-c", "import docker"])
+        .output();
     if !check.is_ok_and(|o| o.status.success()) {
         eprintln!("SKIPPED: the Python docker SDK is not installed (pip install docker)");
         return;
     }
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python");
-    let bridge = t.bridge_args().get(1).map(|s| s.to_string()).unwrap_or_default();
+    let bridge = t
+        .bridge_args()
+        .get(1)
+        .map(|s| s.to_string())
+        .unwrap_or_default();
     let mut cmd = Command::new("python3");
     cmd.arg(dir.join(script))
         .current_dir(&dir)
@@ -33,9 +39,13 @@ fn run_script(script: &str) {
         .env("E2E_IMAGE", IMAGE)
         .env("E2E_CONFIGURED", CONFIGURED)
         .env("E2E_BRIDGE", bridge);
-    let done = run_with_timeout(&mut cmd, Duration::from_secs(180)).unwrap();
+    let done =
+        run_with_timeout(&mut cmd, Duration::from_secs(180)).unwrap_or_else(|e| panic!("{e}"));
     assert!(
-        done.status.success() && String::from_utf8_lossy(&done.stdout).trim_end().ends_with("ok"),
+        done.status.success()
+            && String::from_utf8_lossy(&done.stdout)
+                .trim_end()
+                .ends_with("ok"),
         "{script} failed with {}\nstdout:\n{}\nstderr:\n{}",
         done.status,
         String::from_utf8_lossy(&done.stdout),

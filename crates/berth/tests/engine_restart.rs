@@ -37,7 +37,9 @@ fn nft_lines_with(needle: &str) -> Vec<String> {
 fn assert_counts_up(name: &str, logs: &str) -> u64 {
     let mut expected = 0u64;
     for line in logs.lines() {
-        let n: u64 = line.parse().unwrap_or_else(|_| panic!("{name}: not a number: {line:?}"));
+        let n: u64 = line
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}: not a number: {line:?}"));
         assert_eq!(n, expected, "{name}: gap or repeat in the logs at {line}");
         expected += 1;
     }
@@ -70,12 +72,43 @@ fn daemon_killed_and_restarted_keeps_containers_logs_and_policies() {
     }
     let always = "always";
     let on_failure = "onfailure";
-    let exits_later = "echo start; sleep 8; exit 1";
-    engine.docker_ok(&["run", "-d", "--name", always, "--restart", "always", IMAGE, "sh", "-c", exits_later]);
-    engine.docker_ok(&["run", "-d", "--name", on_failure, "--restart", "on-failure:5", IMAGE, "sh", "-c", exits_later]);
-    let all: Vec<&str> = counters.iter().map(String::as_str).chain([always, on_failure]).collect();
+    // Exits with 1 when told to (a file appears), so that the test decides when.
+    let exits_later =
+        "echo start; while [ ! -e /tmp/exit ]; do sleep 0.1; done; rm /tmp/exit; exit 1";
+    engine.docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        always,
+        "--restart",
+        "always",
+        IMAGE,
+        "sh",
+        "-c",
+        exits_later,
+    ]);
+    engine.docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        on_failure,
+        "--restart",
+        "on-failure:5",
+        IMAGE,
+        "sh",
+        "-c",
+        exits_later,
+    ]);
+    let all: Vec<&str> = counters
+        .iter()
+        .map(String::as_str)
+        .chain([always, on_failure])
+        .collect();
 
-    let pids: BTreeMap<&str, String> = all.iter().map(|n| (*n, engine.inspect(n, "{{.State.Pid}}"))).collect();
+    let pids: BTreeMap<&str, String> = all
+        .iter()
+        .map(|n| (*n, engine.inspect(n, "{{.State.Pid}}")))
+        .collect();
     thread::sleep(Duration::from_secs(1));
     let data_root = engine.berth_daemon().unwrap().data_root();
     let mounts_before = mounts_under(&data_root).len();
@@ -95,10 +128,22 @@ fn daemon_killed_and_restarted_keeps_containers_logs_and_policies() {
     assert_eq!(running, expected, "docker ps after the restart");
     for name in &all {
         let state = engine.inspect(name, "{{.State.Status}} {{.State.Pid}}");
-        assert_eq!(state, format!("running {}", pids[name]), "{name}: another process after the restart");
+        assert_eq!(
+            state,
+            format!("running {}", pids[name]),
+            "{name}: another process after the restart"
+        );
     }
-    assert_eq!(mounts_under(&data_root).len(), mounts_before, "mounts under the data root changed");
-    assert_eq!(nft_lines_with(&port.to_string()), nft_before, "nft rules for the published port changed");
+    assert_eq!(
+        mounts_under(&data_root).len(),
+        mounts_before,
+        "mounts under the data root changed"
+    );
+    assert_eq!(
+        nft_lines_with(&port.to_string()),
+        nft_before,
+        "nft rules for the published port changed"
+    );
 
     // The logs: before, during and after the daemon's absence, without a gap.
     thread::sleep(Duration::from_secs(1));
@@ -108,14 +153,22 @@ fn daemon_killed_and_restarted_keeps_containers_logs_and_policies() {
         // ~4 s of counting at 10 a second, the second without a daemon included.
         assert!(last >= 25, "{name}: only {last} lines after ~4 s");
     }
-    // The policies: both exit with 1 after their sleep and are started again.
+    // The policies: both exit with 1 when told and are started again by the new daemon.
     for name in [always, on_failure] {
-        wait_for(&format!("{name} to be restarted by its policy"), Duration::from_secs(30), || {
-            let state = engine.inspect(name, "{{.State.Status}} {{.RestartCount}}");
-            (state == "running 1").then_some(())
-        });
+        engine.docker_ok(&["exec", name, "touch", "/tmp/exit"]);
+        wait_for(
+            &format!("{name} to be restarted by its policy"),
+            Duration::from_secs(30),
+            || {
+                let state = engine.inspect(name, "{{.State.Status}} {{.RestartCount}}");
+                (state == "running 1").then_some(())
+            },
+        );
         assert_eq!(engine.docker_ok(&["logs", name]), "start\nstart\n");
     }
     // And a container started by the new daemon works as before.
-    assert_eq!(engine.docker_ok(&["run", "--rm", IMAGE, "echo", "after"]), "after\n");
+    assert_eq!(
+        engine.docker_ok(&["run", "--rm", IMAGE, "echo", "after"]),
+        "after\n"
+    );
 }

@@ -89,7 +89,10 @@ impl BerthDaemon {
     fn wait_ready(&mut self) {
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
-            let exited = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten());
+            let exited = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten());
             if let Some(status) = exited {
                 self.child = None;
                 panic!(
@@ -161,7 +164,7 @@ impl BerthDaemon {
 
     /// A docker CLI command for this daemon, with a config dir of its own.
     pub fn command(&self) -> Command {
-        let mut cmd = Command::new(super::engine::DOCKER_CLI);
+        let mut cmd = Command::new(super::daemon::DOCKER_CLI);
         cmd.env("DOCKER_HOST", self.host())
             .env("DOCKER_CONFIG", self.dir().join("cli"))
             .env_remove("DOCKER_CONTEXT")
@@ -259,7 +262,11 @@ fn kill_processes_naming(dir: &Path) {
         return;
     };
     for entry in entries.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<i32>().ok())
+        else {
             continue;
         };
         let cmdline = fs::read(entry.path().join("cmdline")).unwrap_or_default();

@@ -12,7 +12,7 @@
 #![allow(dead_code)]
 
 pub mod berth;
-pub mod engine;
+pub mod daemon;
 pub mod images;
 pub mod registry;
 pub mod scope;
@@ -20,7 +20,7 @@ pub mod wait;
 
 // Each suite uses part of the harness.
 #[allow(unused_imports)]
-pub use engine::{shared, Engine, Kind};
+pub use daemon::{shared, Engine, Kind};
 #[allow(unused_imports)]
 pub use images::{CONFIGURED, IMAGE};
 #[allow(unused_imports)]

@@ -22,7 +22,9 @@ impl Registry {
     /// is not installed.
     pub fn start(dir: &Path) -> Option<Registry> {
         let Some(program) = find_program("docker-registry") else {
-            eprintln!("SKIPPED: docker-registry is not installed (apt-get install docker-registry)");
+            eprintln!(
+                "SKIPPED: docker-registry is not installed (apt-get install docker-registry)"
+            );
             return None;
         };
         std::fs::create_dir_all(dir).expect("create the registry dir");

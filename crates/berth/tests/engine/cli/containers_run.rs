@@ -29,7 +29,10 @@ fn run_sh(t: &crate::engine::Scope, options: &[&str], script: &str) -> String {
 fn run_exit_codes_are_the_container_s_or_docker_s() {
     let t = scope();
     let code = |args: &[&str]| t.docker(args).status.code();
-    assert_eq!(code(&["run", "--rm", IMAGE, "sh", "-c", "exit 42"]), Some(42));
+    assert_eq!(
+        code(&["run", "--rm", IMAGE, "sh", "-c", "exit 42"]),
+        Some(42)
+    );
     assert_eq!(code(&["run", "--rm", IMAGE, "true"]), Some(0));
     // Docker's own codes: 127 the command is not found, 126 it cannot be executed.
     assert_eq!(code(&["run", "--rm", IMAGE, "/no/such/cmd"]), Some(127));
@@ -40,7 +43,11 @@ fn run_exit_codes_are_the_container_s_or_docker_s() {
 fn run_env_and_env_file() {
     let t = scope();
     let env_file = t.dir().join(format!("{}.env", t.token()));
-    std::fs::write(&env_file, "# comment\nFROM_FILE=file value\nBOTH=from-file\n").unwrap();
+    std::fs::write(
+        &env_file,
+        "# comment\nFROM_FILE=file value\nBOTH=from-file\n",
+    )
+    .unwrap();
     let env_file = env_file.to_string_lossy().into_owned();
     let out = run_sh(
         &t,
@@ -56,8 +63,14 @@ fn run_env_and_env_file() {
 fn run_workdir_user_entrypoint_hostname() {
     let t = scope();
     assert_eq!(run_sh(&t, &["-w", "/tmp/made"], "pwd"), "/tmp/made\n");
-    assert_eq!(run_sh(&t, &["-u", "nobody"], "id -u; id -g"), "65534\n65534\n");
-    assert_eq!(run_sh(&t, &["-u", "1234:5678"], "id -u; id -g"), "1234\n5678\n");
+    assert_eq!(
+        run_sh(&t, &["-u", "nobody"], "id -u; id -g"),
+        "65534\n65534\n"
+    );
+    assert_eq!(
+        run_sh(&t, &["-u", "1234:5678"], "id -u; id -g"),
+        "1234\n5678\n"
+    );
     let out = t.docker_ok(&["run", "--rm", "--entrypoint", "echo", IMAGE, "via", "entry"]);
     assert_eq!(out, "via entry\n");
     let out = run_sh(&t, &["--hostname", "boat"], "hostname; cat /etc/hostname");
@@ -83,7 +96,10 @@ fn run_add_host_and_dns() {
         resolv.lines().any(|l| l.trim() == "nameserver 10.9.9.9"),
         "--dns missing from resolv.conf:\n{resolv}"
     );
-    assert!(resolv.contains("search e2e.test"), "--dns-search missing:\n{resolv}");
+    assert!(
+        resolv.contains("search e2e.test"),
+        "--dns-search missing:\n{resolv}"
+    );
 }
 
 #[test]
@@ -91,7 +107,9 @@ fn run_labels_filter_ps() {
     let t = scope();
     let (a, b) = (t.name("labelled"), t.name("plain"));
     let label = t.label();
-    t.docker_ok(&["run", "-d", "--name", &a, "--label", &label, "--label", "tier=web", IMAGE, "sleep", "60"]);
+    t.docker_ok(&[
+        "run", "-d", "--name", &a, "--label", &label, "--label", "tier=web", IMAGE, "sleep", "60",
+    ]);
     t.docker_ok(&["run", "-d", "--name", &b, IMAGE, "sleep", "60"]);
     let filter = format!("label={label}");
     let listed = t.docker_ok(&["ps", "--filter", &filter, "--format", "{{.Names}}"]);
@@ -117,14 +135,25 @@ fn run_capabilities_drop_add_and_privileged() {
     let t = scope();
     let chown = "chown 1 /tmp && echo chown-ok || echo chown-denied";
     assert_eq!(run_sh(&t, &[], chown), "chown-ok\n");
-    assert_eq!(run_sh(&t, &["--cap-drop", "CHOWN"], chown), "chown-denied\n");
+    assert_eq!(
+        run_sh(&t, &["--cap-drop", "CHOWN"], chown),
+        "chown-denied\n"
+    );
     assert_eq!(
         run_sh(&t, &["--cap-drop", "ALL", "--cap-add", "CHOWN"], chown),
         "chown-ok\n"
     );
     // CHOWN is bit 0; with only it, CapEff is 1.
-    let caps = run_sh(&t, &["--cap-drop", "ALL", "--cap-add", "CHOWN"], "grep CapEff /proc/self/status");
-    assert_eq!(caps.split_whitespace().nth(1), Some("0000000000000001"), "{caps}");
+    let caps = run_sh(
+        &t,
+        &["--cap-drop", "ALL", "--cap-add", "CHOWN"],
+        "grep CapEff /proc/self/status",
+    );
+    assert_eq!(
+        caps.split_whitespace().nth(1),
+        Some("0000000000000001"),
+        "{caps}"
+    );
 
     let mount = "mount -t tmpfs none /mnt && echo mounted || echo no-mount";
     assert_eq!(run_sh(&t, &[], mount), "no-mount\n");
@@ -165,16 +194,27 @@ fn run_memory_cpus_pids_limits_in_cgroup_files() {
         &["--memory", "32m", "--cpus", "1.5", "--pids-limit", "50"],
         script,
     );
-    assert_eq!(out, "33554432\n150000 100000\n50\n", "limits seen in the cgroup");
+    assert_eq!(
+        out, "33554432\n150000 100000\n50\n",
+        "limits seen in the cgroup"
+    );
 }
 
 #[test]
 fn run_ulimit_shm_size_and_init() {
     let t = scope();
-    let out = run_sh(&t, &["--ulimit", "nofile=1024:2048"], "ulimit -n; ulimit -Hn");
+    let out = run_sh(
+        &t,
+        &["--ulimit", "nofile=1024:2048"],
+        "ulimit -n; ulimit -Hn",
+    );
     assert_eq!(out, "1024\n2048\n");
     let df = run_sh(&t, &["--shm-size", "32m"], "df -k /dev/shm | tail -1");
-    assert_eq!(df.split_whitespace().nth(1), Some("32768"), "df /dev/shm: {df}");
+    assert_eq!(
+        df.split_whitespace().nth(1),
+        Some("32768"),
+        "df /dev/shm: {df}"
+    );
     // --init: pid 1 is an init that runs the command as its child.
     let cmdline = t.docker_ok(&["run", "--rm", "--init", IMAGE, "cat", "/proc/1/cmdline"]);
     let argv: Vec<&str> = cmdline.split('\0').collect();
@@ -190,7 +230,10 @@ fn run_ulimit_shm_size_and_init() {
 fn run_rm_removes_the_container() {
     let t = scope();
     let name = t.name("gone");
-    assert_eq!(t.docker_ok(&["run", "--rm", "--name", &name, IMAGE, "echo", "bye"]), "bye\n");
+    assert_eq!(
+        t.docker_ok(&["run", "--rm", "--name", &name, IMAGE, "echo", "bye"]),
+        "bye\n"
+    );
     let err = t.docker_fails(&["inspect", &name]);
     assert!(err.contains("No such object"), "{err}");
 }
@@ -200,6 +243,15 @@ fn run_image_config_applies_and_flags_override_it() {
     let t = scope();
     // CMD and ENV from the image; WORKDIR too.
     assert_eq!(t.docker_ok(&["run", "--rm", CONFIGURED]), "configured hi\n");
-    let out = t.docker_ok(&["run", "--rm", "-e", "GREETING=yo", CONFIGURED, "sh", "-c", "echo $X $GREETING $(pwd)"]);
+    let out = t.docker_ok(&[
+        "run",
+        "--rm",
+        "-e",
+        "GREETING=yo",
+        CONFIGURED,
+        "sh",
+        "-c",
+        "echo $X $GREETING $(pwd)",
+    ]);
     assert_eq!(out, "1 yo /data\n");
 }

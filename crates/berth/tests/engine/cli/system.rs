@@ -44,7 +44,10 @@ fn info_describes_the_host_and_counts() {
         "CgroupVersion in {info}"
     );
     assert!(!info["Driver"].as_str().unwrap_or("").is_empty(), "{info}");
-    assert!(!info["ServerVersion"].as_str().unwrap_or("").is_empty(), "{info}");
+    assert!(
+        !info["ServerVersion"].as_str().unwrap_or("").is_empty(),
+        "{info}"
+    );
 }
 
 #[test]
@@ -57,12 +60,24 @@ fn system_df_lists_images_containers_and_volumes() {
     t.docker_ok(&["create", "--name", &name, "-v", &mount, IMAGE, "true"]);
     let out = t.docker_ok(&["system", "df"]);
     for row in ["Images", "Containers", "Local Volumes"] {
-        assert!(out.contains(row), "no {row} row in docker system df:\n{out}");
+        assert!(
+            out.contains(row),
+            "no {row} row in docker system df:\n{out}"
+        );
     }
     let verbose = t.docker_ok(&["system", "df", "-v"]);
-    assert!(verbose.contains(&volume), "volume missing from df -v:\n{verbose}");
-    assert!(verbose.contains(&name), "container missing from df -v:\n{verbose}");
-    assert!(verbose.contains("busybox"), "image missing from df -v:\n{verbose}");
+    assert!(
+        verbose.contains(&volume),
+        "volume missing from df -v:\n{verbose}"
+    );
+    assert!(
+        verbose.contains(&name),
+        "container missing from df -v:\n{verbose}"
+    );
+    assert!(
+        verbose.contains("busybox"),
+        "image missing from df -v:\n{verbose}"
+    );
 }
 
 #[test]
@@ -75,7 +90,14 @@ fn events_between_since_and_until_filtered_by_container() {
     let until = (unix_now() + 2).to_string();
     let filter = format!("container={name}");
     let out = t.docker_ok(&[
-        "events", "--since", &since, "--until", &until, "--filter", &filter, "--format",
+        "events",
+        "--since",
+        &since,
+        "--until",
+        &until,
+        "--filter",
+        &filter,
+        "--format",
         "{{.Type}} {{.Action}} {{.Actor.Attributes.name}}",
     ]);
     let lines: Vec<&str> = out.lines().collect();
@@ -93,8 +115,17 @@ fn events_between_since_and_until_filtered_by_container() {
     );
 
     let only_die = t.docker_ok(&[
-        "events", "--since", &since, "--until", &until, "--filter", &filter, "--filter",
-        "event=die", "--format", "{{.Action}} {{.Actor.Attributes.exitCode}}",
+        "events",
+        "--since",
+        &since,
+        "--until",
+        &until,
+        "--filter",
+        &filter,
+        "--filter",
+        "event=die",
+        "--format",
+        "{{.Action}} {{.Actor.Attributes.exitCode}}",
     ]);
     assert_eq!(only_die.trim(), "die 0", "events filtered by event=die");
 }
