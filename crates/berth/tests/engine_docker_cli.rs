@@ -3,6 +3,8 @@
 //! One engine serves the whole binary; each test names what it creates with a token of its
 //! own (see `engine::Scope`) and removes it, so the tests run in parallel.
 
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns: a failed step fails the test
+
 mod common;
 mod engine;
 

@@ -2,6 +2,8 @@
 //! names. Each test runs one script of tests/python/ with `DOCKER_HOST` set and requires
 //! its exit code 0; on failure the script's output says which check failed.
 
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns: a failed step fails the test
+
 mod engine;
 
 use std::path::Path;

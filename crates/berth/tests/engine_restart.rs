@@ -6,6 +6,8 @@
 //! berth only: a private dockerd cannot be restarted on its roots with live-restore
 //! through berth-testkit, so with `BERTH_TEST_ENGINE=dockerd` the test says so and passes.
 
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns: a failed step fails the test
+
 mod engine;
 
 use std::collections::BTreeMap;
