@@ -227,7 +227,35 @@ fn unconfined_user_with_caps_and_init() {
     assert_eq!(field(&out, "unshare:"), "ok", "{out}");
 }
 
+/// The cases, by name. This binary has its own `main` (the runtime forks: the process
+/// must be single-threaded), speaking just enough of libtest's command line for
+/// `cargo test` and `cargo nextest` (`--list --format terse`, a name filter, `--exact`).
+const CASES: &[(&str, fn())] = &[
+    ("default_container", default_container),
+    (
+        "unconfined_user_with_caps_and_init",
+        unconfined_user_with_caps_and_init,
+    ),
+];
+
 fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "--list") {
+        if !args.iter().any(|a| a == "--ignored") {
+            for (name, _) in CASES {
+                println!("{name}: test");
+            }
+        }
+        return;
+    }
+    let exact = args.iter().any(|a| a == "--exact");
+    let filters: Vec<&String> = args.iter().filter(|a| !a.starts_with("--")).collect();
+    let selected = |name: &str| {
+        filters.is_empty()
+            || filters
+                .iter()
+                .any(|f| if exact { name == f.as_str() } else { name.contains(f.as_str()) })
+    };
     if !nix::unistd::geteuid().is_root() {
         println!("spec_runs: skipped: needs root to create containers");
         return;
@@ -236,8 +264,13 @@ fn main() {
         println!("spec_runs: skipped: needs /usr/bin/tini-static (Debian's tini)");
         return;
     }
-    default_container();
-    println!("spec_runs: default container ... ok");
-    unconfined_user_with_caps_and_init();
-    println!("spec_runs: unconfined user with caps and init ... ok");
+    let mut ran = 0;
+    for (name, case) in CASES {
+        if selected(name) {
+            case();
+            println!("test {name} ... ok");
+            ran += 1;
+        }
+    }
+    println!("test result: ok. {ran} passed; 0 failed");
 }
