@@ -17,6 +17,7 @@ pub mod codec;
 pub mod types;
 
 pub use client::{
-    DockerClient, Error, EventsOptions, Filters, JsonStream, ListContainersOptions, LogsOptions,
-    OutputStream, PullOptions, RemoveContainerOptions,
+    AttachOptions, ByteStream, CreateOptions, DockerClient, Error, EventsOptions, Filters,
+    Hijacked, HijackedReader, HijackedWriter, JsonStream, ListContainersOptions, LogsOptions,
+    ObjectKind, OutputStream, PathStat, PullOptions, RemoveContainerOptions, StopOptions,
 };

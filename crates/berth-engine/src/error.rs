@@ -17,6 +17,9 @@ pub enum EngineError {
     /// The request is malformed or asks for something impossible (400).
     #[error("{0}")]
     Invalid(String),
+    /// Never allowed, whatever the state: removing a pre-defined network (403).
+    #[error("{0}")]
+    Forbidden(String),
     /// Nothing to do: already started/stopped (304, empty body).
     #[error("not modified")]
     NotModified,
@@ -80,6 +83,7 @@ impl EngineError {
             EngineError::NotFound(_) => StatusCode::NOT_FOUND,
             EngineError::Conflict(_) => StatusCode::CONFLICT,
             EngineError::Invalid(_) | EngineError::Spec(_) => StatusCode::BAD_REQUEST,
+            EngineError::Forbidden(_) => StatusCode::FORBIDDEN,
             EngineError::NotModified => StatusCode::NOT_MODIFIED,
             EngineError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
             EngineError::Image(e) => match e {

@@ -186,3 +186,62 @@ pub enum Response {
         message: String,
     },
 }
+
+impl ShimArgs {
+    /// The command-line flags of `berth shim` that carry these arguments (parsed back by
+    /// the `berth shim` verb; keep the two in step).
+    pub fn to_flags(&self) -> Vec<std::ffi::OsString> {
+        let mut flags: Vec<std::ffi::OsString> = vec![
+            "--id".into(),
+            self.id.clone().into(),
+            "--bundle".into(),
+            self.bundle.clone().into(),
+            "--runtime-root".into(),
+            self.runtime_root.clone().into(),
+            "--state-dir".into(),
+            self.state_dir.clone().into(),
+        ];
+        if let Some(path) = &self.log_path {
+            flags.push("--log-path".into());
+            flags.push(path.clone().into());
+        }
+        if let Some(size) = self.log_max_size {
+            flags.push("--log-max-size".into());
+            flags.push(size.to_string().into());
+        }
+        flags.push("--log-max-files".into());
+        flags.push(self.log_max_files.to_string().into());
+        for (set, flag) in [
+            (self.tty, "--tty"),
+            (self.open_stdin, "--open-stdin"),
+            (self.stdin_once, "--stdin-once"),
+        ] {
+            if set {
+                flags.push(flag.into());
+            }
+        }
+        flags
+    }
+}
+
+/// The largest frame payload a reader accepts (the shim sends at most a few KiB).
+pub const MAX_FRAME_LEN: u32 = 1 << 20;
+
+/// The 8-byte header of a frame of `kind` carrying `len` bytes.
+pub fn frame_header(kind: u8, len: u32) -> [u8; 8] {
+    let len = len.to_be_bytes();
+    [kind, 0, 0, 0, len[0], len[1], len[2], len[3]]
+}
+
+/// The kind and payload length of a frame header.
+pub fn parse_frame_header(header: [u8; 8]) -> (u8, u32) {
+    (
+        header[0],
+        u32::from_be_bytes([header[4], header[5], header[6], header[7]]),
+    )
+}
+
+/// The exit code carried by a [`FRAME_EXIT`] payload.
+pub fn exit_code_of(payload: &[u8]) -> Option<i32> {
+    Some(i32::from_be_bytes(payload.try_into().ok()?))
+}

@@ -47,6 +47,32 @@ pub enum Error {
         #[source]
         source: hyper::Error,
     },
+    /// A taken-over (attach, exec) connection failed.
+    #[error("the attached stream of `{what}` failed")]
+    Hijacked {
+        /// The request, `METHOD PATH`.
+        what: String,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+    /// The daemon did not switch protocols for an attach or exec start.
+    #[error("`{what}` was not upgraded to a raw stream")]
+    Upgrade {
+        /// The request, `METHOD PATH`.
+        what: String,
+        /// The cause.
+        #[source]
+        source: hyper::Error,
+    },
+    /// A header the call needs is missing or unreadable.
+    #[error("the answer to `{what}` has no valid `{header}` header")]
+    Header {
+        /// The request, `METHOD PATH`.
+        what: String,
+        /// The header's name.
+        header: &'static str,
+    },
     /// A request that could not be built (a name with characters no URI allows).
     #[error("cannot build the request `{what}`")]
     Request {

@@ -7,12 +7,16 @@
 //! The API version is negotiated on first use, as the docker CLI does: `GET /_ping`, read
 //! `API-Version`, then prefix every path with `/v<min(daemon, ours)>`.
 
+mod archive;
+mod container_ops;
 mod containers;
 mod error;
 mod exec;
+mod hijack;
 mod images;
 mod networks;
 mod query;
+mod raw;
 mod streams;
 mod system;
 mod volumes;
@@ -32,11 +36,15 @@ use tokio::sync::OnceCell;
 
 use crate::types::version::{ApiVersion, MIN_API_VERSION};
 
+pub use archive::PathStat;
+pub use container_ops::{CreateOptions, StopOptions};
 pub use containers::{ListContainersOptions, LogsOptions, RemoveContainerOptions};
 pub use error::Error;
+pub use hijack::{AttachOptions, Hijacked, HijackedReader, HijackedWriter};
 pub use images::PullOptions;
 pub use query::Filters;
-pub use streams::{JsonStream, OutputStream};
+pub use raw::ObjectKind;
+pub use streams::{ByteStream, JsonStream, OutputStream};
 pub use system::EventsOptions;
 
 /// Where the daemon listens.
@@ -49,8 +57,9 @@ enum Endpoint {
 }
 
 /// A client of one daemon. Its calls must run inside a tokio runtime: each connection is
-/// driven by a spawned task.
-#[derive(Debug)]
+/// driven by a spawned task. Clones share nothing but the address and the negotiated
+/// version.
+#[derive(Debug, Clone)]
 pub struct DockerClient {
     endpoint: Endpoint,
     /// The address as given, for error messages.
@@ -105,6 +114,11 @@ impl DockerClient {
         })
     }
 
+    /// The daemon's address as given.
+    pub fn host(&self) -> &str {
+        &self.display
+    }
+
     /// Uses `version` instead of negotiating one.
     pub fn with_version(self, version: ApiVersion) -> DockerClient {
         DockerClient {
@@ -136,41 +150,54 @@ impl DockerClient {
             .copied()
     }
 
-    /// Opens a connection and performs the HTTP/1.1 handshake.
-    async fn connect(&self) -> Result<hyper::client::conn::http1::SendRequest<Full<Bytes>>, Error> {
+    /// Opens a connection and performs the HTTP/1.1 handshake. With `upgrades` the
+    /// connection can be taken over after a `101 Switching Protocols` (attach, exec start).
+    async fn connect(
+        &self,
+        upgrades: bool,
+    ) -> Result<hyper::client::conn::http1::SendRequest<Full<Bytes>>, Error> {
         let connect_error = |source| Error::Connect {
             endpoint: self.display.clone(),
             source,
         };
-        let http_error = |source| Error::Http {
-            endpoint: self.display.clone(),
-            what: "the HTTP handshake".to_string(),
-            source,
-        };
-        let sender = match &self.endpoint {
+        match &self.endpoint {
             Endpoint::Unix(path) => {
                 let stream = UnixStream::connect(path).await.map_err(connect_error)?;
-                let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-                    .await
-                    .map_err(http_error)?;
-                // The connection task ends with the exchange; its errors reach the caller
-                // through the response or body futures.
-                tokio::spawn(async move {
-                    let _ = conn.await;
-                });
-                sender
+                self.handshake(stream, upgrades).await
             }
             Endpoint::Tcp(addr) => {
                 let stream = TcpStream::connect(addr).await.map_err(connect_error)?;
-                let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-                    .await
-                    .map_err(http_error)?;
-                tokio::spawn(async move {
-                    let _ = conn.await;
-                });
-                sender
+                self.handshake(stream, upgrades).await
             }
-        };
+        }
+    }
+
+    async fn handshake<S>(
+        &self,
+        stream: S,
+        upgrades: bool,
+    ) -> Result<hyper::client::conn::http1::SendRequest<Full<Bytes>>, Error>
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|source| Error::Http {
+                endpoint: self.display.clone(),
+                what: "the HTTP handshake".to_string(),
+                source,
+            })?;
+        // The connection task ends with the exchange; its errors reach the caller through
+        // the response or body futures.
+        if upgrades {
+            tokio::spawn(async move {
+                let _ = conn.with_upgrades().await;
+            });
+        } else {
+            tokio::spawn(async move {
+                let _ = conn.await;
+            });
+        }
         Ok(sender)
     }
 
@@ -182,6 +209,18 @@ impl DockerClient {
         uri: &str,
         body: Option<Body>,
         headers: &[(&'static str, String)],
+    ) -> Result<Response<Incoming>, Error> {
+        self.send_with(method, uri, body, headers, false).await
+    }
+
+    /// [`DockerClient::send`], on a connection that can be upgraded when `upgrades`.
+    async fn send_with(
+        &self,
+        method: Method,
+        uri: &str,
+        body: Option<Body>,
+        headers: &[(&'static str, String)],
+        upgrades: bool,
     ) -> Result<Response<Incoming>, Error> {
         let what = format!("{method} {uri}");
         let mut builder = Request::builder().method(method).uri(uri).header(
@@ -208,7 +247,7 @@ impl DockerClient {
                 what: what.clone(),
                 source,
             })?;
-        let mut sender = self.connect().await?;
+        let mut sender = self.connect(upgrades).await?;
         sender
             .send_request(request)
             .await
@@ -229,9 +268,25 @@ impl DockerClient {
         headers: &[(&'static str, String)],
         ok: &[StatusCode],
     ) -> Result<Response<Incoming>, Error> {
+        self.call_with(method, target, body, headers, ok, false)
+            .await
+    }
+
+    /// [`DockerClient::call`], on a connection that can be upgraded when `upgrades`.
+    async fn call_with(
+        &self,
+        method: Method,
+        target: &str,
+        body: Option<Body>,
+        headers: &[(&'static str, String)],
+        ok: &[StatusCode],
+        upgrades: bool,
+    ) -> Result<Response<Incoming>, Error> {
         let what = format!("{method} {target}");
         let uri = format!("{}{target}", self.api_version().await?.path_prefix());
-        let response = self.send(method, &uri, body, headers).await?;
+        let response = self
+            .send_with(method, &uri, body, headers, upgrades)
+            .await?;
         if ok.contains(&response.status()) {
             return Ok(response);
         }

@@ -198,3 +198,33 @@ impl JsonStream<JsonMessage> {
         Ok(messages)
     }
 }
+
+/// A body of plain bytes read as it arrives: a tar archive (export, archive get).
+#[derive(Debug)]
+pub struct ByteStream {
+    body: Incoming,
+    what: String,
+}
+
+impl ByteStream {
+    pub(crate) fn new(response: Response<Incoming>, what: String) -> ByteStream {
+        ByteStream {
+            body: response.into_body(),
+            what,
+        }
+    }
+
+    /// The next chunk; `None` at the end.
+    pub async fn next(&mut self) -> Option<Result<Bytes, Error>> {
+        next_chunk(&mut self.body, &self.what).await
+    }
+
+    /// Reads to the end.
+    pub async fn collect(mut self) -> Result<Vec<u8>, Error> {
+        let mut all = Vec::new();
+        while let Some(chunk) = self.next().await {
+            all.extend_from_slice(&chunk?);
+        }
+        Ok(all)
+    }
+}

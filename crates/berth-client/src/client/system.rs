@@ -68,3 +68,45 @@ impl DockerClient {
         Ok(JsonStream::new(response, target))
     }
 }
+
+impl DockerClient {
+    /// `GET /system/df`.
+    pub async fn system_df(&self) -> Result<crate::types::system::SystemDf, Error> {
+        self.json(Method::GET, "/system/df", None, OK).await
+    }
+
+    /// `POST /images/prune`: dangling images, or all unused ones with `dangling=false`
+    /// in `filters`.
+    pub async fn prune_images(
+        &self,
+        filters: &Filters,
+    ) -> Result<crate::types::system::PruneResponse, Error> {
+        let mut query = Query::new();
+        query.filters(filters);
+        self.json(Method::POST, &query.on("/images/prune"), None, OK)
+            .await
+    }
+
+    /// `POST /networks/prune`: networks no container uses.
+    pub async fn prune_networks(
+        &self,
+        filters: &Filters,
+    ) -> Result<crate::types::system::PruneResponse, Error> {
+        let mut query = Query::new();
+        query.filters(filters);
+        self.json(Method::POST, &query.on("/networks/prune"), None, OK)
+            .await
+    }
+
+    /// `POST /volumes/prune`: volumes no container uses (anonymous ones only, unless
+    /// `all=true` is in `filters`).
+    pub async fn prune_volumes(
+        &self,
+        filters: &Filters,
+    ) -> Result<crate::types::system::PruneResponse, Error> {
+        let mut query = Query::new();
+        query.filters(filters);
+        self.json(Method::POST, &query.on("/volumes/prune"), None, OK)
+            .await
+    }
+}

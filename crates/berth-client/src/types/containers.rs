@@ -476,3 +476,58 @@ impl WaitCondition {
         }
     }
 }
+
+/// `GET /containers/{id}/top` (`ContainerTopResponse`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ContainerTopResponse {
+    /// The `ps` column headers.
+    #[serde(default, deserialize_with = "super::nullable")]
+    pub titles: Vec<String>,
+    /// One row per process.
+    #[serde(default, deserialize_with = "super::nullable")]
+    pub processes: Vec<Vec<String>>,
+}
+
+/// `POST /containers/{id}/update`: the resources and restart policy a running container
+/// can change (`docker update`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ContainerUpdateRequest {
+    /// Memory limit in bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<i64>,
+    /// Memory plus swap in bytes (-1 unlimited).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_swap: Option<i64>,
+    /// Soft memory limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_reservation: Option<i64>,
+    /// CPUs in units of 10^-9.
+    #[serde(default, rename = "NanoCpus", skip_serializing_if = "Option::is_none")]
+    pub nano_cpus: Option<i64>,
+    /// Relative CPU weight.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_shares: Option<i64>,
+    /// CPUs allowed (`0-3`, `0,1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpuset_cpus: Option<String>,
+    /// Process limit (-1 unlimited).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pids_limit: Option<i64>,
+    /// Block IO weight.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blkio_weight: Option<u16>,
+    /// The restart policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restart_policy: Option<super::host_config::RestartPolicy>,
+}
+
+/// The answer of `POST /containers/{id}/update`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ContainerUpdateResponse {
+    /// Warnings about the new values.
+    #[serde(default, deserialize_with = "super::nullable")]
+    pub warnings: Vec<String>,
+}

@@ -292,3 +292,46 @@ pub struct AuthResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity_token: Option<String>,
 }
+
+/// The answer of the prune calls (`/containers/prune`, `/volumes/prune`,
+/// `/networks/prune`, `/images/prune`): what went, and the bytes freed.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PruneResponse {
+    /// Removed containers, volumes or networks.
+    #[serde(
+        default,
+        alias = "ContainersDeleted",
+        alias = "VolumesDeleted",
+        alias = "NetworksDeleted",
+        deserialize_with = "super::nullable"
+    )]
+    pub deleted: Vec<String>,
+    /// Removed images (image prune only).
+    #[serde(default, deserialize_with = "super::nullable")]
+    pub images_deleted: Vec<super::images::ImageDeleteResponseItem>,
+    /// Bytes freed.
+    #[serde(default, deserialize_with = "super::nullable")]
+    pub space_reclaimed: u64,
+}
+
+/// `GET /system/df`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SystemDf {
+    /// Bytes of all image layers.
+    #[serde(default, deserialize_with = "super::nullable")]
+    pub layers_size: i64,
+    /// Images, with their sizes and container counts.
+    #[serde(default, deserialize_with = "super::nullable")]
+    pub images: Vec<super::images::ImageSummary>,
+    /// Containers, with their sizes.
+    #[serde(default, deserialize_with = "super::nullable")]
+    pub containers: Vec<super::containers::ContainerSummary>,
+    /// Volumes, with their usage.
+    #[serde(default, deserialize_with = "super::nullable")]
+    pub volumes: Vec<super::volumes::Volume>,
+    /// Build cache records, as the daemon sends them.
+    #[serde(default, deserialize_with = "super::nullable")]
+    pub build_cache: Vec<serde_json::Value>,
+}

@@ -143,7 +143,7 @@ pub async fn create(
         .ok()
         .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok());
     if let Some(raw) = &raw_config {
-        merge_docker_extensions(&mut config, raw);
+        spec::merge_docker_image_config(&mut config, raw);
     }
     let entrypoint = config.entrypoint.clone().unwrap_or_default();
     let cmd = config.cmd.clone().unwrap_or_default();
@@ -170,6 +170,7 @@ pub async fn create(
         let mut settings = requested
             .get(&mode)
             .or_else(|| requested.get(&network.id))
+            .or_else(|| requested.get("default"))
             .or_else(|| requested.values().next())
             .cloned()
             .unwrap_or_default();
@@ -177,7 +178,8 @@ pub async fn create(
         networks.insert(network.name.clone(), settings);
         // Further networks given at create (API 1.44+) are joined too.
         for (other, settings) in &requested {
-            if other == &mode || other == &network.id || other == &network.name {
+            // `default` names the mode's network (the CLI sends it for `--network default`).
+            if other == &mode || other == "default" || other == &network.id || other == &network.name {
                 continue;
             }
             let net = engine.networks().network(other).await.map_err(|_| {
@@ -255,33 +257,3 @@ fn display_reference(text: &str) -> String {
     }
 }
 
-/// The image config's Docker-only fields (Healthcheck, Shell, OnBuild), which the OCI
-/// config type does not carry: the container's own values win.
-fn merge_docker_extensions(config: &mut berth_client::types::containers::ContainerConfig, raw: &serde_json::Value) {
-    let Some(image) = raw
-        .get("config")
-        .and_then(|c| serde_json::from_value::<berth_client::types::containers::ContainerConfig>(c.clone()).ok())
-    else {
-        return;
-    };
-    match (&mut config.healthcheck, image.healthcheck) {
-        (None, Some(h)) => config.healthcheck = Some(h),
-        // Docker fills the container's unset timings from the image's check.
-        (Some(mine), Some(theirs)) => {
-            if mine.test.as_ref().is_none_or(|t| t.is_empty()) {
-                mine.test = theirs.test;
-            }
-            mine.interval = mine.interval.or(theirs.interval);
-            mine.timeout = mine.timeout.or(theirs.timeout);
-            mine.retries = mine.retries.or(theirs.retries);
-            mine.start_period = mine.start_period.or(theirs.start_period);
-        }
-        _ => {}
-    }
-    if config.shell.is_none() {
-        config.shell = image.shell;
-    }
-    if config.on_build.is_none() {
-        config.on_build = image.on_build;
-    }
-}

@@ -152,6 +152,21 @@ pub struct Container {
     pub op: tokio::sync::Mutex<()>,
     shim: Mutex<Option<ShimClient>>,
     exits: watch::Sender<Exits>,
+    pending_attaches: Mutex<Vec<PendingAttach>>,
+}
+
+/// An attach made while no process runs: served when the container starts, before its
+/// process does, so that no output is missed.
+#[derive(Debug)]
+pub struct PendingAttach {
+    /// Forward stdin.
+    pub stdin: bool,
+    /// Want stdout.
+    pub stdout: bool,
+    /// Want stderr.
+    pub stderr: bool,
+    /// Where the shim stream goes.
+    pub reply: tokio::sync::oneshot::Sender<tokio::net::UnixStream>,
 }
 
 impl Container {
@@ -168,6 +183,7 @@ impl Container {
             op: tokio::sync::Mutex::new(()),
             shim: Mutex::new(None),
             exits,
+            pending_attaches: Mutex::new(Vec::new()),
         })
     }
 
@@ -225,6 +241,19 @@ impl Container {
     /// Records (or forgets) the shim.
     pub fn set_shim(&self, shim: Option<ShimClient>) {
         *self.shim.lock().unwrap_or_else(|e| e.into_inner()) = shim;
+    }
+
+    /// Queues an attach until the next start.
+    pub fn add_pending_attach(&self, attach: PendingAttach) {
+        self.pending_attaches
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(attach);
+    }
+
+    /// The queued attaches (emptying the queue).
+    pub fn take_pending_attaches(&self) -> Vec<PendingAttach> {
+        std::mem::take(&mut *self.pending_attaches.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// A receiver of exit notifications.

@@ -214,6 +214,17 @@ async fn start_inner(engine: &Arc<Engine>, container: &Arc<Container>) -> Result
     let shim = spawned.client;
     let pid = spawned.pid;
 
+    // Attaches made before this start (`docker run`, `docker start -a`) see everything.
+    for pending in container.take_pending_attaches() {
+        let request = berth_shim::Request::Attach {
+            stdin: pending.stdin,
+            stdout: pending.stdout,
+            stderr: pending.stderr,
+        };
+        if let Ok((_, stream)) = shim.open_stream(&request).await {
+            let _ = pending.reply.send(stream);
+        }
+    }
     let wired = if network == NetworkNamespace::New {
         networking::wire(engine, container, pid, &hostname).await
     } else {

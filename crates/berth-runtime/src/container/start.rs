@@ -22,11 +22,23 @@ pub fn start(root: &StateRoot, id: &str) -> Result<Option<HookError>> {
         source,
     })?;
     let _ = std::fs::remove_file(&socket);
-    conn.write_all(&[0]).map_err(|source| Error::Io {
-        what: "signal the container's init on",
-        path: socket.clone(),
-        source,
-    })?;
+    // The init executes as soon as it accepts the connection, and the exec closes its end:
+    // the byte may then find nobody reading. That is success, not an error.
+    match conn.write_all(&[0]) {
+        Ok(()) => {}
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset
+            ) => {}
+        Err(source) => {
+            return Err(Error::Io {
+                what: "signal the container's init on",
+                path: socket.clone(),
+                source,
+            })
+        }
+    }
     // The init holds the connection close-on-exec: EOF means the program was executed;
     // anything written first is the reason it could not be.
     let mut reply = String::new();

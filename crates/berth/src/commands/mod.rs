@@ -1,13 +1,19 @@
 //! The verbs of `berth`, one module per verb (or per family of verbs).
 
 pub mod async_rt;
+pub mod container;
 pub mod daemon;
+pub mod daemon_client;
+pub mod format;
 pub mod image;
 pub mod login;
+pub mod network;
 pub mod output;
 pub mod registry;
 pub mod runtime;
 pub mod shim;
+pub mod system;
+pub mod volume;
 
 use std::path::PathBuf;
 
@@ -78,6 +84,66 @@ pub enum Command {
     /// The per-container supervisor the daemon starts.
     #[command(hide = true)]
     Shim(shim::ShimCommandArgs),
+    /// Create and run a container.
+    Run(Box<container::run::RunArgs>),
+    /// Create a container.
+    Create(Box<container::create::CreateArgs>),
+    /// Start containers.
+    Start(container::start::StartArgs),
+    /// Stop containers.
+    Stop(container::stop::StopArgs),
+    /// Kill containers.
+    Kill(container::kill::KillArgs),
+    /// Restart containers.
+    Restart(container::stop::StopArgs),
+    /// Remove containers.
+    Rm(container::rm::RmArgs),
+    /// List containers.
+    Ps(container::ps::PsArgs),
+    /// A container's output.
+    Logs(container::logs::LogsArgs),
+    /// Run a command in a running container.
+    Exec(container::exec::ExecArgs),
+    /// Attach to a running container.
+    Attach(container::attach::AttachArgs),
+    /// Show containers, images, networks or volumes in detail.
+    Inspect(container::inspect::InspectArgs),
+    /// A container's processes.
+    Top(container::top::TopArgs),
+    /// Resource usage of containers.
+    Stats(container::stats::StatsArgs),
+    /// Copy files between a container and this host.
+    Cp(container::cp::CpArgs),
+    /// A container's published ports.
+    Port(container::port::PortArgs),
+    /// Rename a container.
+    Rename(container::rename::RenameArgs),
+    /// Freeze containers.
+    Pause(container::pause::PauseArgs),
+    /// Thaw containers.
+    Unpause(container::pause::PauseArgs),
+    /// Change resources of containers.
+    Update(container::update::UpdateArgs),
+    /// Wait for containers to stop; print their exit codes.
+    Wait(container::wait::WaitArgs),
+    /// Manage containers.
+    #[command(subcommand)]
+    Container(container::ContainerCommand),
+    /// Manage networks.
+    #[command(subcommand)]
+    Network(network::NetworkCommand),
+    /// Manage volumes.
+    #[command(subcommand)]
+    Volume(volume::VolumeCommand),
+    /// Manage the daemon's data.
+    #[command(subcommand)]
+    System(system::SystemCommand),
+    /// The daemon's system information.
+    Info(system::info::InfoArgs),
+    /// The client's and the daemon's versions.
+    Version(system::version::VersionArgs),
+    /// The daemon's events.
+    Events(system::events::EventsArgs),
 }
 
 /// Runs a verb; returns the process exit code.
@@ -98,6 +164,34 @@ pub fn run(ctx: &Context, command: Command) -> anyhow::Result<i32> {
         Command::Registry(command) => registry::run(command),
         Command::Daemon(args) => daemon::run(ctx, args),
         Command::Shim(args) => shim::run(args),
+        Command::Run(args) => container::run::run(ctx, *args),
+        Command::Create(args) => container::create::run(ctx, *args),
+        Command::Start(args) => container::start::run(ctx, args),
+        Command::Stop(args) => container::stop::run(ctx, args, false),
+        Command::Kill(args) => container::kill::run(ctx, args),
+        Command::Restart(args) => container::stop::run(ctx, args, true),
+        Command::Rm(args) => container::rm::run(ctx, args),
+        Command::Ps(args) => container::ps::run(ctx, args),
+        Command::Logs(args) => container::logs::run(ctx, args),
+        Command::Exec(args) => container::exec::run(ctx, args),
+        Command::Attach(args) => container::attach::run(ctx, args),
+        Command::Inspect(args) => container::inspect::run(ctx, args),
+        Command::Top(args) => container::top::run(ctx, args),
+        Command::Stats(args) => container::stats::run(ctx, args),
+        Command::Cp(args) => container::cp::run(ctx, args),
+        Command::Port(args) => container::port::run(ctx, args),
+        Command::Rename(args) => container::rename::run(ctx, args),
+        Command::Pause(args) => container::pause::run(ctx, args, true),
+        Command::Unpause(args) => container::pause::run(ctx, args, false),
+        Command::Update(args) => container::update::run(ctx, args),
+        Command::Wait(args) => container::wait::run(ctx, args),
+        Command::Container(command) => container::run(ctx, command),
+        Command::Network(command) => network::run(ctx, command),
+        Command::Volume(command) => volume::run(ctx, command),
+        Command::System(command) => system::run(ctx, command),
+        Command::Info(args) => system::info::run(ctx, args),
+        Command::Version(args) => system::version::run(ctx, args),
+        Command::Events(args) => system::events::run(ctx, args),
     }
 }
 
