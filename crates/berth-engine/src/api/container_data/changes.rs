@@ -113,7 +113,8 @@ fn walk(
                 kind,
             });
         }
-        if meta.is_dir() {
+        // A directory listed itself needs no listing as a parent.
+        if meta.is_dir() && kind.is_some() {
             changed_dirs.insert(child.clone());
         }
         if matches!(kind, Some(Kind::Added | Kind::Deleted)) {
