@@ -49,6 +49,25 @@ pub struct Change {
     pub kind: Kind,
 }
 
+/// What the runtime and the daemon create in every container (mount points, generated
+/// files). dockerd keeps them in an "init" layer below the container's, so they never
+/// show as changes; berth's runtime creates them in the upper directory, so they are
+/// left out here.
+const INIT_PATHS: &[&str] = &[
+    "/.dockerenv",
+    "/dev",
+    "/dev/console",
+    "/dev/mqueue",
+    "/dev/pts",
+    "/dev/shm",
+    "/etc/hostname",
+    "/etc/hosts",
+    "/etc/mtab",
+    "/etc/resolv.conf",
+    "/proc",
+    "/sys",
+];
+
 /// The overlay xattr marking a directory that hides the lower ones.
 const OPAQUE_XATTR: &str = "trusted.overlay.opaque";
 
@@ -77,6 +96,17 @@ pub fn diff(upper: &FsPath, lowers: &[PathBuf]) -> std::io::Result<Vec<Change>> 
     if upper.is_dir() {
         walk(upper, FsPath::new(""), lowers, &mut out, &mut changed_dirs)?;
     }
+    // A directory that only looks modified because an init path was created in it
+    // (its time changed) is not a change either.
+    let listed: Vec<String> = out.iter().map(|c| c.path.clone()).collect();
+    out.retain(|change| {
+        let holds_init_path = INIT_PATHS
+            .iter()
+            .any(|p| FsPath::new(p).parent() == Some(FsPath::new(&change.path)));
+        let prefix = format!("{}/", change.path);
+        let has_listed_child = listed.iter().any(|p| p.starts_with(&prefix));
+        !(change.kind == Kind::Modified && holds_init_path && !has_listed_child)
+    });
     Ok(out)
 }
 
@@ -96,6 +126,13 @@ fn walk(
         let host = upper.join(&child);
         let meta = std::fs::symlink_metadata(&host)?;
         let lower = in_lowers(lowers, &child);
+        let path = format!("/{}", child.display());
+        if INIT_PATHS.contains(&path.as_str()) && !is_whiteout(&meta) {
+            if meta.is_dir() {
+                walk(upper, &child, lowers, out, changed_dirs)?;
+            }
+            continue;
+        }
         let kind = if is_whiteout(&meta) {
             Some(Kind::Deleted)
         } else if meta.is_dir() && lower.is_some() && is_opaque(&host) {
@@ -108,10 +145,7 @@ fn walk(
             }
         };
         if let Some(kind) = kind {
-            out.push(Change {
-                path: format!("/{}", child.display()),
-                kind,
-            });
+            out.push(Change { path, kind });
         }
         // A directory listed itself needs no listing as a parent.
         if meta.is_dir() && kind.is_some() {
@@ -253,6 +287,31 @@ mod tests {
         std::fs::write(upper.path().join("f"), b"again").unwrap();
         let lowers = [top.path().to_path_buf(), base.path().to_path_buf()];
         assert_eq!(diff(upper.path(), &lowers).unwrap(), [change("/f", Kind::Added)]);
+    }
+
+    #[test]
+    fn the_runtimes_mount_points_and_generated_files_are_not_changes() {
+        let lower = tempfile::tempdir().unwrap();
+        let upper = tempfile::tempdir().unwrap();
+        std::fs::create_dir(lower.path().join("etc")).unwrap();
+        std::fs::write(lower.path().join("etc/passwd"), b"root").unwrap();
+        for d in ["proc", "sys", "dev/pts", "etc"] {
+            std::fs::create_dir_all(upper.path().join(d)).unwrap();
+        }
+        for f in ["etc/hosts", "etc/hostname", "etc/resolv.conf"] {
+            std::fs::write(upper.path().join(f), b"").unwrap();
+        }
+        std::fs::write(upper.path().join("dev/pts/x"), b"").unwrap();
+        let list = diff(upper.path(), &[lower.path().to_path_buf()]).unwrap();
+        // Only what the container itself made below an init path remains (with its
+        // parent, as for any addition).
+        assert_eq!(
+            list,
+            [
+                change("/dev/pts/x", Kind::Added),
+                change("/dev/pts", Kind::Modified)
+            ]
+        );
     }
 
     #[test]
