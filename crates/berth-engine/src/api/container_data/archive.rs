@@ -16,7 +16,7 @@ use base64::Engine as _;
 use super::fsview::{self, Mounts};
 use super::{blocking_body, lookup, BodyReader};
 use crate::api::query::flag;
-use crate::api::{AppState, ApiResult};
+use crate::api::{ApiResult, AppState};
 use crate::archive::{self, ArchiveError, PathStat};
 use crate::container::view::event_attributes;
 use crate::container::Container;
@@ -37,9 +37,9 @@ fn path_of(query: &HashMap<String, String>) -> Result<String, EngineError> {
 /// Docker's message for a missing path names the container as the client did.
 fn not_found_in(name: &str) -> impl Fn(EngineError) -> EngineError + '_ {
     move |e| match e {
-        EngineError::Archive(ArchiveError::NotFound(path)) => {
-            EngineError::NotFound(format!("Could not find the file {path} in container {name}"))
-        }
+        EngineError::Archive(ArchiveError::NotFound(path)) => EngineError::NotFound(format!(
+            "Could not find the file {path} in container {name}"
+        )),
         other => other,
     }
 }
@@ -77,7 +77,9 @@ pub async fn head_archive(
         .await
         .map_err(not_found_in(&id))?;
     let mut response = StatusCode::OK.into_response();
-    response.headers_mut().insert(STAT_HEADER, stat_header(&stat)?);
+    response
+        .headers_mut()
+        .insert(STAT_HEADER, stat_header(&stat)?);
     Ok(response)
 }
 
@@ -95,15 +97,18 @@ pub async fn get_archive(
         .map_err(not_found_in(&id))?;
     let (body, mut writer) = blocking_body();
     let events = engine.clone();
-    let done = fsview::run(&engine, &container, Mounts::Included, move |root| {
-        match archive::get(root, &path, &mut writer) {
+    let done = fsview::run(
+        &engine,
+        &container,
+        Mounts::Included,
+        move |root| match archive::get(root, &path, &mut writer) {
             Ok(_) => Ok(()),
             Err(e) => {
                 writer.fail(std::io::Error::other(e.to_string()));
                 Err(e.into())
             }
-        }
-    });
+        },
+    );
     let for_event = container.clone();
     tokio::spawn(async move {
         match done.await {
@@ -119,7 +124,10 @@ pub async fn get_archive(
     let mut response = Response::new(body);
     let headers = response.headers_mut();
     headers.insert(STAT_HEADER, stat_header(&stat)?);
-    headers.insert("Content-Type", HeaderValue::from_static("application/x-tar"));
+    headers.insert(
+        "Content-Type",
+        HeaderValue::from_static("application/x-tar"),
+    );
     Ok(response)
 }
 
@@ -189,7 +197,10 @@ mod tests {
     #[test]
     fn a_missing_path_names_the_container() {
         let e = not_found_in("web")(EngineError::Archive(ArchiveError::NotFound("/nope".into())));
-        assert_eq!(e.to_string(), "Could not find the file /nope in container web");
+        assert_eq!(
+            e.to_string(),
+            "Could not find the file /nope in container web"
+        );
         assert_eq!(e.status(), StatusCode::NOT_FOUND);
         assert!(path_of(&HashMap::new()).is_err());
     }

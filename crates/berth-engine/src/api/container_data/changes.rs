@@ -19,7 +19,7 @@ use berth_image::digest::Digest;
 use serde::Serialize;
 
 use super::lookup;
-use crate::api::{json, AppState, ApiResult};
+use crate::api::{json, ApiResult, AppState};
 use crate::error::EngineError;
 
 /// How a path changed (Docker's numbering).
@@ -82,11 +82,13 @@ fn is_opaque(path: &FsPath) -> bool {
 /// The path's metadata in the topmost lower layer that has it (None when no layer has
 /// it or the topmost one that does whites it out).
 fn in_lowers(lowers: &[PathBuf], relative: &FsPath) -> Option<std::fs::Metadata> {
-    lowers.iter().find_map(|layer| {
-        let meta = std::fs::symlink_metadata(layer.join(relative)).ok()?;
-        Some(meta)
-    })
-    .filter(|meta| !is_whiteout(meta))
+    lowers
+        .iter()
+        .find_map(|layer| {
+            let meta = std::fs::symlink_metadata(layer.join(relative)).ok()?;
+            Some(meta)
+        })
+        .filter(|meta| !is_whiteout(meta))
 }
 
 /// The changes the upper directory `upper` records over `lowers` (topmost first).
@@ -133,9 +135,9 @@ fn walk(
             }
             continue;
         }
-        let kind = if is_whiteout(&meta) {
-            Some(Kind::Deleted)
-        } else if meta.is_dir() && lower.is_some() && is_opaque(&host) {
+        // A whiteout, or an opaque directory hiding a lower one, deletes the path.
+        let deleted = is_whiteout(&meta) || (meta.is_dir() && lower.is_some() && is_opaque(&host));
+        let kind = if deleted {
             Some(Kind::Deleted)
         } else {
             match &lower {
@@ -177,7 +179,10 @@ fn same_dir(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
 }
 
 /// The handler.
-pub async fn changes(State(engine): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
+pub async fn changes(
+    State(engine): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
     let container = lookup(&engine, &id)?;
     let layers = container.with(|r| r.layers.clone());
     let ids = layers
@@ -286,7 +291,10 @@ mod tests {
         .unwrap();
         std::fs::write(upper.path().join("f"), b"again").unwrap();
         let lowers = [top.path().to_path_buf(), base.path().to_path_buf()];
-        assert_eq!(diff(upper.path(), &lowers).unwrap(), [change("/f", Kind::Added)]);
+        assert_eq!(
+            diff(upper.path(), &lowers).unwrap(),
+            [change("/f", Kind::Added)]
+        );
     }
 
     #[test]

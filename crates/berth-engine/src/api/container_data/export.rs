@@ -7,7 +7,7 @@ use axum::response::Response;
 
 use super::fsview::{self, Mounts};
 use super::{blocking_body, lookup};
-use crate::api::{AppState, ApiResult};
+use crate::api::{ApiResult, AppState};
 use crate::archive;
 use crate::container::view::event_attributes;
 
@@ -15,15 +15,18 @@ use crate::container::view::event_attributes;
 pub async fn export(State(engine): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
     let container = lookup(&engine, &id)?;
     let (body, mut writer) = blocking_body();
-    let done = fsview::run(&engine, &container, Mounts::Excluded, move |root| {
-        match archive::export(root, &mut writer) {
+    let done = fsview::run(
+        &engine,
+        &container,
+        Mounts::Excluded,
+        move |root| match archive::export(root, &mut writer) {
             Ok(()) => Ok(()),
             Err(e) => {
                 writer.fail(std::io::Error::other(e.to_string()));
                 Err(e.into())
             }
-        }
-    });
+        },
+    );
     let events = engine.clone();
     let for_event = container.clone();
     tokio::spawn(async move {
@@ -38,8 +41,9 @@ pub async fn export(State(engine): State<AppState>, Path(id): Path<String>) -> A
         }
     });
     let mut response = Response::new(body);
-    response
-        .headers_mut()
-        .insert("Content-Type", HeaderValue::from_static("application/x-tar"));
+    response.headers_mut().insert(
+        "Content-Type",
+        HeaderValue::from_static("application/x-tar"),
+    );
     Ok(response)
 }

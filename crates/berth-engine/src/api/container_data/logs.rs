@@ -19,7 +19,7 @@ use tokio::sync::watch;
 
 use super::lookup;
 use crate::api::query::{flag, timestamp};
-use crate::api::{AppState, ApiResult};
+use crate::api::{ApiResult, AppState};
 use crate::container::Container;
 use crate::error::EngineError;
 
@@ -148,7 +148,12 @@ pub async fn logs(
         async move {
             loop {
                 match entries.recv().await? {
-                    Ok(entry) => return Some((Ok::<_, std::io::Error>(frame(&entry, timestamps, tty)), entries)),
+                    Ok(entry) => {
+                        return Some((
+                            Ok::<_, std::io::Error>(frame(&entry, timestamps, tty)),
+                            entries,
+                        ))
+                    }
                     Err(LogError::Corrupt { lines, .. }) => {
                         tracing::warn!(%id, lines, "skipped corrupt log lines");
                     }
@@ -194,7 +199,10 @@ mod tests {
         assert_eq!(out[0], 1);
         assert_eq!(&out[4..8], &(payload.len() as u32).to_be_bytes());
         assert_eq!(&out[8..], payload);
-        assert_eq!(&frame(&entry(Stream::Stdout, "raw\n"), false, true)[..], b"raw\n");
+        assert_eq!(
+            &frame(&entry(Stream::Stdout, "raw\n"), false, true)[..],
+            b"raw\n"
+        );
     }
 
     #[test]

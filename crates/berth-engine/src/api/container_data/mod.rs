@@ -197,11 +197,10 @@ mod tests {
     async fn the_writer_fails_once_the_client_is_gone() {
         let (body, mut writer) = blocking_body();
         drop(body);
-        let result = tokio::task::spawn_blocking(move || {
-            writer.write_all(&vec![0u8; CHUNK_SIZE * 2])
-        })
-        .await
-        .unwrap();
+        let result =
+            tokio::task::spawn_blocking(move || writer.write_all(&vec![0u8; CHUNK_SIZE * 2]))
+                .await
+                .unwrap();
         assert_eq!(result.unwrap_err().kind(), io::ErrorKind::BrokenPipe);
     }
 }

@@ -136,11 +136,21 @@ eth1:7 1 0 0 0 0 0 0 9 2 0 0 0 0 0 0
         assert_eq!(stats.keys().collect::<Vec<_>>(), ["eth0", "eth1"]);
         let eth0 = stats["eth0"];
         assert_eq!(
-            (eth0.rx_bytes, eth0.rx_packets, eth0.rx_errors, eth0.rx_dropped),
+            (
+                eth0.rx_bytes,
+                eth0.rx_packets,
+                eth0.rx_errors,
+                eth0.rx_dropped
+            ),
             (5230, 41, 1, 2)
         );
         assert_eq!(
-            (eth0.tx_bytes, eth0.tx_packets, eth0.tx_errors, eth0.tx_dropped),
+            (
+                eth0.tx_bytes,
+                eth0.tx_packets,
+                eth0.tx_errors,
+                eth0.tx_dropped
+            ),
             (1838, 19, 3, 4)
         );
         assert_eq!((stats["eth1"].rx_bytes, stats["eth1"].tx_bytes), (7, 9));

@@ -23,7 +23,7 @@ use bytes::Bytes;
 
 use super::{lookup, procfs, running_pid};
 use crate::api::query::flag;
-use crate::api::{AppState, ApiResult};
+use crate::api::{ApiResult, AppState};
 use crate::container::{now_rfc3339, Container};
 use crate::engine::Engine;
 
@@ -105,7 +105,11 @@ pub fn convert(stats: &Stats, host: &HostSample) -> ContainerStats {
                 major: e.major,
                 minor: e.minor,
                 // dockerd's v2 entries are lower case; v1's keep the kernel's spelling.
-                op: if v1 { e.op.clone() } else { e.op.to_lowercase() },
+                op: if v1 {
+                    e.op.clone()
+                } else {
+                    e.op.to_lowercase()
+                },
                 value: e.value,
             })
             .collect::<Vec<_>>()
@@ -324,15 +328,25 @@ mod tests {
         let out = convert(&v1_stats(), &HOST);
         let cpu = &out.cpu_stats;
         assert_eq!(cpu.cpu_usage.total_usage, 3_000);
-        assert_eq!(cpu.cpu_usage.percpu_usage.as_deref(), Some(&[1_000, 2_000][..]));
         assert_eq!(
-            (cpu.cpu_usage.usage_in_kernelmode, cpu.cpu_usage.usage_in_usermode),
+            cpu.cpu_usage.percpu_usage.as_deref(),
+            Some(&[1_000, 2_000][..])
+        );
+        assert_eq!(
+            (
+                cpu.cpu_usage.usage_in_kernelmode,
+                cpu.cpu_usage.usage_in_usermode
+            ),
             (500, 2_500)
         );
         assert_eq!(cpu.system_cpu_usage, Some(9_000_000_000));
         assert_eq!(cpu.online_cpus, Some(2));
         assert_eq!(
-            (cpu.throttling_data.periods, cpu.throttling_data.throttled_periods, cpu.throttling_data.throttled_time),
+            (
+                cpu.throttling_data.periods,
+                cpu.throttling_data.throttled_periods,
+                cpu.throttling_data.throttled_time
+            ),
             (10, 2, 77)
         );
         let mem = &out.memory_stats;
@@ -342,7 +356,10 @@ mod tests {
         // Unlimited: the host's memory.
         assert_eq!(mem.limit, Some(8 << 30));
         assert_eq!(mem.stats.as_ref().unwrap()["total_inactive_file"], 1024);
-        assert_eq!((out.pids_stats.current, out.pids_stats.limit), (Some(4), Some(100)));
+        assert_eq!(
+            (out.pids_stats.current, out.pids_stats.limit),
+            (Some(4), Some(100))
+        );
         let bytes = out.blkio_stats.io_service_bytes_recursive.unwrap();
         assert_eq!((bytes[0].op.as_str(), bytes[0].value), ("Read", 512));
         assert_eq!(out.blkio_stats.io_serviced_recursive.unwrap().len(), 1);
@@ -363,7 +380,10 @@ mod tests {
         // A limit below the host's memory is shown as is.
         assert_eq!(out.memory_stats.limit, Some(64 << 20));
         assert_eq!(out.blkio_stats.io_serviced_recursive, None);
-        assert_eq!(out.blkio_stats.io_service_bytes_recursive.unwrap()[0].op, "read");
+        assert_eq!(
+            out.blkio_stats.io_service_bytes_recursive.unwrap()[0].op,
+            "read"
+        );
     }
 
     #[test]

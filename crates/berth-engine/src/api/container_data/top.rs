@@ -8,7 +8,7 @@ use axum::response::Response;
 use serde::Serialize;
 
 use super::lookup;
-use crate::api::{json, AppState, ApiResult};
+use crate::api::{json, ApiResult, AppState};
 use crate::container::view::event_attributes;
 use crate::error::EngineError;
 
@@ -135,18 +135,24 @@ pub async fn top(
         .to_string();
     check_args(&ps_args)?;
     if !container.with(|r| r.state.is_running()) {
-        return Err(EngineError::Conflict(format!("container {} is not running", container.id)).into());
+        return Err(
+            EngineError::Conflict(format!("container {} is not running", container.id)).into(),
+        );
     }
     let pids = berth_runtime::container::pids(engine.runtime(), &container.id)?;
-    let args: Vec<String> = ps_args.split_ascii_whitespace().map(str::to_string).collect();
-    let body = tokio::task::spawn_blocking(move || {
-        filter_ps_output(&run_ps(&args, &pids)?, &pids)
-    })
-    .await
-    .map_err(|e| EngineError::Internal(format!("ps: {e}")))??;
-    engine
-        .events()
-        .publish("container", "top", &container.id, event_attributes(&container));
+    let args: Vec<String> = ps_args
+        .split_ascii_whitespace()
+        .map(str::to_string)
+        .collect();
+    let body = tokio::task::spawn_blocking(move || filter_ps_output(&run_ps(&args, &pids)?, &pids))
+        .await
+        .map_err(|e| EngineError::Internal(format!("ps: {e}")))??;
+    engine.events().publish(
+        "container",
+        "top",
+        &container.id,
+        event_attributes(&container),
+    );
     Ok(json(&body))
 }
 
@@ -179,7 +185,8 @@ nobody       900       1  0 10:02 ?        00:00:00 other
 
     #[test]
     fn thread_rows_follow_their_process() {
-        let out = "USER PID %CPU CMD\nroot 10 0.0 app\nroot - 0.0 -\nroot 11 0.0 other\nroot - 0.0 -\n";
+        let out =
+            "USER PID %CPU CMD\nroot 10 0.0 app\nroot - 0.0 -\nroot 11 0.0 other\nroot - 0.0 -\n";
         let body = filter_ps_output(out, &[10]).unwrap();
         assert_eq!(body.processes.len(), 2);
         assert_eq!(body.processes[1][1], "-");

@@ -13,7 +13,7 @@ use berth_client::types::host_config::{HostConfig, RestartPolicyName};
 use oci_spec::runtime::{LinuxBlockIo, LinuxCpu, LinuxMemory, LinuxPids, LinuxResources};
 
 use super::{lookup, procfs};
-use crate::api::{json, parse_body, AppState, ApiResult};
+use crate::api::{json, parse_body, ApiResult, AppState};
 use crate::container::view::event_attributes;
 use crate::error::EngineError;
 
@@ -72,7 +72,9 @@ pub fn validate(update: &HostConfig, cpus: u32) -> Result<(), EngineError> {
         ));
     }
     if quota > 0 && quota < 1000 {
-        return Err(invalid("CPU cfs quota can not be less than 1ms (i.e. 1000)"));
+        return Err(invalid(
+            "CPU cfs quota can not be less than 1ms (i.e. 1000)",
+        ));
     }
     if update.cpu_shares.unwrap_or(0) < 0 {
         return Err(invalid("shares: invalid argument"));
@@ -109,18 +111,30 @@ pub fn merge(
 ) -> Result<(), EngineError> {
     let set = |v: Option<i64>| v.filter(|&n| n != 0);
     let conflict = |m: &str| EngineError::Conflict(m.to_string());
-    let (nano, period, quota) = (set(update.nano_cpus), set(update.cpu_period), set(update.cpu_quota));
+    let (nano, period, quota) = (
+        set(update.nano_cpus),
+        set(update.cpu_period),
+        set(update.cpu_quota),
+    );
     if nano.is_some() && set(current.cpu_period).is_some() {
-        return Err(conflict("Conflicting options: Nano CPUs cannot be updated as CPU Period has already been set"));
+        return Err(conflict(
+            "Conflicting options: Nano CPUs cannot be updated as CPU Period has already been set",
+        ));
     }
     if nano.is_some() && set(current.cpu_quota).is_some() {
-        return Err(conflict("Conflicting options: Nano CPUs cannot be updated as CPU Quota has already been set"));
+        return Err(conflict(
+            "Conflicting options: Nano CPUs cannot be updated as CPU Quota has already been set",
+        ));
     }
     if period.is_some() && set(current.nano_cpus).is_some() {
-        return Err(conflict("Conflicting options: CPU Period cannot be updated as NanoCPUs has already been set"));
+        return Err(conflict(
+            "Conflicting options: CPU Period cannot be updated as NanoCPUs has already been set",
+        ));
     }
     if quota.is_some() && set(current.nano_cpus).is_some() {
-        return Err(conflict("Conflicting options: CPU Quota cannot be updated as NanoCPUs has already been set"));
+        return Err(conflict(
+            "Conflicting options: CPU Quota cannot be updated as NanoCPUs has already been set",
+        ));
     }
     if let Some(weight) = update.blkio_weight.filter(|&w| w != 0) {
         current.blkio_weight = Some(weight);
@@ -262,16 +276,18 @@ pub async fn update(
     let _lifecycle = container.op.lock().await;
     let (status, mut host_config) = container.with(|r| (r.state.status, r.host_config.clone()));
     if matches!(status, ContainerStatus::Removing | ContainerStatus::Dead) {
-        return Err(EngineError::Conflict(format!(
-            "container is marked for removal and cannot be \"update\""
-        ))
+        return Err(EngineError::Conflict(
+            "container is marked for removal and cannot be \"update\"".into(),
+        )
         .into());
     }
     let cannot = |e: EngineError| match e {
         EngineError::Conflict(m) => {
             EngineError::Conflict(format!("Cannot update container {}: {m}", container.id))
         }
-        other => EngineError::Internal(format!("Cannot update container {}: {other}", container.id)),
+        other => {
+            EngineError::Internal(format!("Cannot update container {}: {other}", container.id))
+        }
     };
     merge(&mut host_config, &update, names_restart_policy(&raw)).map_err(cannot)?;
     if container.with(|r| r.state.is_running()) {
@@ -286,9 +302,12 @@ pub async fn update(
         .map_err(|e| cannot(e.into()))?;
     }
     container.update(|r| r.host_config = host_config)?;
-    engine
-        .events()
-        .publish("container", "update", &container.id, event_attributes(&container));
+    engine.events().publish(
+        "container",
+        "update",
+        &container.id,
+        event_attributes(&container),
+    );
     Ok(json(&serde_json::json!({ "Warnings": [] })))
 }
 
@@ -327,7 +346,10 @@ mod tests {
             false,
         )
         .unwrap();
-        assert_eq!((current.memory, current.memory_swap), (Some(128 * MIB), Some(256 * MIB)));
+        assert_eq!(
+            (current.memory, current.memory_swap),
+            (Some(128 * MIB), Some(256 * MIB))
+        );
         // Lower memory within the swap in force: swap kept.
         merge(
             &mut current,
@@ -339,7 +361,10 @@ mod tests {
             false,
         )
         .unwrap();
-        assert_eq!((current.memory, current.memory_swap), (Some(64 * MIB), Some(256 * MIB)));
+        assert_eq!(
+            (current.memory, current.memory_swap),
+            (Some(64 * MIB), Some(256 * MIB))
+        );
     }
 
     #[test]
@@ -372,7 +397,9 @@ mod tests {
             false,
         )
         .unwrap_err();
-        assert!(err.to_string().contains("CPU Quota cannot be updated as NanoCPUs"));
+        assert!(err
+            .to_string()
+            .contains("CPU Quota cannot be updated as NanoCPUs"));
     }
 
     #[test]
@@ -388,7 +415,10 @@ mod tests {
         merge(&mut current, &always, false).unwrap();
         assert_eq!(current.restart_policy, None);
         merge(&mut current, &always, true).unwrap();
-        assert_eq!(current.restart_policy.unwrap().name, RestartPolicyName::Always);
+        assert_eq!(
+            current.restart_policy.unwrap().name,
+            RestartPolicyName::Always
+        );
         let mut auto = HostConfig {
             auto_remove: Some(true),
             ..Default::default()
@@ -396,7 +426,9 @@ mod tests {
         assert!(merge(&mut auto, &always, true).is_err());
         let raw = serde_json::json!({"RestartPolicy": {"Name": "", "MaximumRetryCount": 0}});
         assert!(!names_restart_policy(&raw));
-        assert!(names_restart_policy(&serde_json::json!({"RestartPolicy": {"Name": "no"}})));
+        assert!(names_restart_policy(
+            &serde_json::json!({"RestartPolicy": {"Name": "no"}})
+        ));
     }
 
     #[test]
@@ -443,7 +475,10 @@ mod tests {
             ..Default::default()
         });
         let cpu = r.cpu().as_ref().unwrap();
-        assert_eq!((cpu.period(), cpu.quota(), cpu.shares()), (Some(100_000), Some(150_000), None));
+        assert_eq!(
+            (cpu.period(), cpu.quota(), cpu.shares()),
+            (Some(100_000), Some(150_000), None)
+        );
         let memory = r.memory().as_ref().unwrap();
         assert_eq!((memory.limit(), memory.swap()), (Some(64 * MIB), None));
         assert_eq!(r.pids().as_ref().unwrap().limit(), -1);
