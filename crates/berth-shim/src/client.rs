@@ -177,7 +177,10 @@ impl ShimClient {
             path: path.clone(),
             source,
         };
-        let mut stream = UnixStream::connect(&path).await.map_err(gone)?;
+        // Deep state directories exceed sun_path: reach the socket through a descriptor.
+        let (_handle, reachable) = berth_runtime::state::socket_path(&self.state_dir, SOCKET_NAME)
+            .map_err(|e| gone(std::io::Error::other(e.to_string())))?;
+        let mut stream = UnixStream::connect(&reachable).await.map_err(gone)?;
         let mut line = serde_json::to_vec(request).map_err(|err| SpawnError::Protocol {
             id: self.id.clone(),
             detail: format!("encode the request: {err}"),
