@@ -252,9 +252,13 @@ fn main() {
     let filters: Vec<&String> = args.iter().filter(|a| !a.starts_with("--")).collect();
     let selected = |name: &str| {
         filters.is_empty()
-            || filters
-                .iter()
-                .any(|f| if exact { name == f.as_str() } else { name.contains(f.as_str()) })
+            || filters.iter().any(|f| {
+                if exact {
+                    name == f.as_str()
+                } else {
+                    name.contains(f.as_str())
+                }
+            })
     };
     if !nix::unistd::geteuid().is_root() {
         println!("spec_runs: skipped: needs root to create containers");

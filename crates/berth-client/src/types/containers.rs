@@ -293,7 +293,11 @@ pub struct NetworkSettings {
     #[serde(default, rename = "IPAddress", skip_serializing_if = "Option::is_none")]
     pub ip_address: Option<String>,
     /// Legacy: its prefix length.
-    #[serde(default, rename = "IPPrefixLen", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "IPPrefixLen",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub ip_prefix_len: Option<i64>,
     /// Legacy: the default bridge's gateway.
     #[serde(default, skip_serializing_if = "Option::is_none")]

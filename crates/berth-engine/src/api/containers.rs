@@ -378,7 +378,7 @@ async fn attach_stream(
     stdin: bool,
     stdout: bool,
     stderr: bool,
-) -> impl std::future::Future<Output = Option<tokio::net::UnixStream>> + Send + 'static {
+) -> impl std::future::Future<Output = hijack::ShimStream> + Send + 'static {
     // Under the operation lock, so a start cannot slip between the check and the queueing.
     let _op = c.op.lock().await;
     let (reply, receiver) = tokio::sync::oneshot::channel();
@@ -402,7 +402,7 @@ async fn attach_stream(
             reply,
         }),
     }
-    async move { receiver.await.ok() }
+    async move { receiver.await.map_err(|_| None) }
 }
 
 async fn remove(

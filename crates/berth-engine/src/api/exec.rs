@@ -58,10 +58,22 @@ async fn start(
         .map_err(|e| EngineError::Invalid(format!("read the request body: {e}")))?;
     let start: ExecStartConfig = parse_body(&bytes)?;
     let req = Request::from_parts(parts, Body::empty());
-    let stream = exec::start(&engine, &session, start.detach).await?;
-    let Some(stream) = stream else {
+    if start.detach {
+        exec::start(&engine, &session, true).await?;
         return Ok(StatusCode::OK.into_response());
-    };
+    }
+    if session
+        .state
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .started
+    {
+        return Err(EngineError::Conflict(format!(
+            "Error: Exec command {} has already run",
+            session.id
+        ))
+        .into());
+    }
     let tty = session.config.tty.unwrap_or(false) || start.tty;
     let stdin = session.config.attach_stdin.unwrap_or(false);
     let finish_engine = engine.clone();
@@ -69,7 +81,29 @@ async fn start(
     let on_exit: hijack::OnExit = Box::new(move |code| {
         exec::finish(&finish_engine, &finish_session, i64::from(code));
     });
-    let ready = async move { Some(stream) };
+    // Started once the connection is hijacked, as Docker does: a process that cannot start
+    // reports why in the stream, and its exit code (126/127) in inspect.
+    let start_engine = engine.clone();
+    let start_session = session.clone();
+    let ready = async move {
+        match exec::start(&start_engine, &start_session, false).await {
+            Ok(Some(stream)) => Ok(stream),
+            Ok(None) => Err(None),
+            Err(e) => {
+                let message = e
+                    .to_string()
+                    .replace("No such file or directory", "no such file or directory")
+                    .replace("Permission denied", "permission denied");
+                let code = if message.contains("no such file") || message.contains("not found") {
+                    127
+                } else {
+                    126
+                };
+                exec::finish(&start_engine, &start_session, code);
+                Err(Some(format!("OCI runtime exec failed: {message}")))
+            }
+        }
+    };
     if hijack::wants_upgrade(&req) {
         Ok(hijack::upgrade(req, tty, stdin, ready, Some(on_exit)))
     } else {

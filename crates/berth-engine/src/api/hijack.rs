@@ -37,13 +37,17 @@ fn content_type(tty: bool) -> &'static str {
 /// What the relay does with the exit code it sees.
 pub type OnExit = Box<dyn FnOnce(i32) + Send>;
 
+/// The shim stream of a relay, once it exists; an error text is written to the client
+/// (as Docker writes a failed exec's reason into the hijacked stream), None ends quietly.
+pub type ShimStream = Result<UnixStream, Option<String>>;
+
 /// Answers `req` with `101` and relays between the upgraded connection and `shim` once
 /// the shim stream arrives (it may come later: an attach made before start).
 pub fn upgrade(
     mut req: Request<Body>,
     tty: bool,
     stdin: bool,
-    shim: impl std::future::Future<Output = Option<UnixStream>> + Send + 'static,
+    shim: impl std::future::Future<Output = ShimStream> + Send + 'static,
     on_exit: Option<OnExit>,
 ) -> Response {
     let on_upgrade = hyper::upgrade::on(&mut req);
@@ -51,11 +55,18 @@ pub fn upgrade(
         let Ok(upgraded) = on_upgrade.await else {
             return;
         };
-        let client = TokioIo::new(upgraded);
-        let Some(shim) = shim.await else {
-            return;
-        };
-        relay(client, shim, tty, stdin, on_exit).await;
+        let mut client = TokioIo::new(upgraded);
+        match shim.await {
+            Ok(shim) => relay(client, shim, tty, stdin, on_exit).await,
+            Err(Some(message)) => {
+                let text = format!("{message}\r\n");
+                let _ = client.write_all(&frame(2, text.as_bytes(), tty)).await;
+                let _ = client.shutdown().await;
+            }
+            Err(None) => {
+                let _ = client.shutdown().await;
+            }
+        }
     });
     Response::builder()
         .status(StatusCode::SWITCHING_PROTOCOLS)
@@ -69,13 +80,19 @@ pub fn upgrade(
 /// Answers with a streamed body of the output (no stdin): for clients that do not upgrade.
 pub fn streamed(
     tty: bool,
-    shim: impl std::future::Future<Output = Option<UnixStream>> + Send + 'static,
+    shim: impl std::future::Future<Output = ShimStream> + Send + 'static,
     on_exit: Option<OnExit>,
 ) -> Response {
     let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(16);
     tokio::spawn(async move {
-        let Some(mut shim) = shim.await else {
-            return;
+        let mut shim = match shim.await {
+            Ok(shim) => shim,
+            Err(Some(message)) => {
+                let text = format!("{message}\r\n");
+                let _ = sender.send(Ok(frame(2, text.as_bytes(), tty))).await;
+                return;
+            }
+            Err(None) => return,
         };
         let mut on_exit = on_exit;
         while let Ok(Some((kind, payload))) = shimio::read_frame(&mut shim).await {

@@ -343,7 +343,20 @@ fn plan_mount(
             }
             Ok((destination, Some(mp)))
         }
-        _ => Ok((destination, None)),
+        // Shown in inspect like Docker; mounted from the HostConfig at each start.
+        _ => Ok((
+            destination.clone(),
+            Some(MountPoint {
+                r#type: "tmpfs".into(),
+                name: None,
+                source: String::new(),
+                destination,
+                driver: None,
+                mode: String::new(),
+                rw: !read_only,
+                propagation: String::new(),
+            }),
+        )),
     }
 }
 

@@ -165,10 +165,18 @@ fn network_settings(record: &Record) -> NetworkSettings {
         sandbox_key: running.then(|| format!("/proc/{}/ns/net", record.state.pid)),
         ports: Some(port_map(record)),
         networks: Some(networks),
-        ip_address: Some(bridge.and_then(|b| b.ip_address.clone()).unwrap_or_default()),
+        ip_address: Some(
+            bridge
+                .and_then(|b| b.ip_address.clone())
+                .unwrap_or_default(),
+        ),
         ip_prefix_len: Some(bridge.and_then(|b| b.ip_prefix_len).unwrap_or(0)),
         gateway: Some(bridge.and_then(|b| b.gateway.clone()).unwrap_or_default()),
-        mac_address: Some(bridge.and_then(|b| b.mac_address.clone()).unwrap_or_default()),
+        mac_address: Some(
+            bridge
+                .and_then(|b| b.mac_address.clone())
+                .unwrap_or_default(),
+        ),
     }
 }
 

@@ -162,6 +162,26 @@ pub fn parse_capability(name: &str) -> Result<Capability, SpecError> {
         .map_err(|_| SpecError::Invalid(format!("unknown capability: \"CAP_{bare}\"")))
 }
 
+/// Whether the daemon's own bounding set holds `cap`: "all capabilities" means all that
+/// the host can give (a daemon in a restricted sandbox cannot grant what it lacks).
+fn host_allows(cap: &Capability) -> bool {
+    static BOUNDING: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
+    let bounding = BOUNDING.get_or_init(|| {
+        let status = std::fs::read_to_string("/proc/self/status").ok()?;
+        let hex = status
+            .lines()
+            .find_map(|l| l.strip_prefix("CapBnd:"))?
+            .trim();
+        u64::from_str_radix(hex, 16).ok()
+    });
+    let Some(bounding) = bounding else {
+        return true;
+    };
+    let index = ALL_CAPABILITIES.iter().position(|c| c == cap);
+    // ALL_CAPABILITIES lists the capabilities in kernel order (CAP_CHOWN = 0, ...).
+    index.is_none_or(|i| bounding & (1u64 << i) != 0)
+}
+
 fn is_all(name: &str) -> bool {
     name.eq_ignore_ascii_case("ALL") || name.eq_ignore_ascii_case("CAP_ALL")
 }
@@ -175,7 +195,7 @@ pub fn capabilities(
     cap_drop: &[String],
 ) -> Result<Capabilities, SpecError> {
     if privileged {
-        return Ok(ALL_CAPABILITIES.into_iter().collect());
+        return Ok(ALL_CAPABILITIES.into_iter().filter(host_allows).collect());
     }
     let mut add = HashSet::new();
     let mut add_all = false;
@@ -198,7 +218,7 @@ pub fn capabilities(
     if add_all {
         return Ok(ALL_CAPABILITIES
             .into_iter()
-            .filter(|c| !drop.contains(c))
+            .filter(|c| !drop.contains(c) && host_allows(c))
             .collect());
     }
     let mut caps: Capabilities = if drop_all {
@@ -215,6 +235,11 @@ pub fn capabilities(
 
 #[cfg(test)]
 mod tests {
+
+    /// How many capabilities "all" gives on this host.
+    fn host_count() -> usize {
+        ALL_CAPABILITIES.iter().filter(|c| host_allows(c)).count()
+    }
     use super::*;
 
     fn s(items: &[&str]) -> Vec<String> {
@@ -250,11 +275,17 @@ mod tests {
 
     #[test]
     fn add_all_and_privileged_give_every_capability() {
-        assert_eq!(capabilities(false, &s(&["ALL"]), &[]).unwrap().len(), 41);
+        assert_eq!(
+            capabilities(false, &s(&["ALL"]), &[]).unwrap().len(),
+            host_count()
+        );
         let caps = capabilities(false, &s(&["ALL"]), &s(&["SYS_ADMIN"])).unwrap();
         assert_eq!(caps.len(), 40);
         assert!(!caps.contains(&Capability::SysAdmin));
-        assert_eq!(capabilities(true, &[], &s(&["ALL"])).unwrap().len(), 41);
+        assert_eq!(
+            capabilities(true, &[], &s(&["ALL"])).unwrap().len(),
+            host_count()
+        );
     }
 
     #[test]

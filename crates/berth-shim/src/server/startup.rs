@@ -139,7 +139,9 @@ fn create_steps(
     let socket = args.state_dir.join(SOCKET_NAME);
     // Deep state directories exceed sun_path: bind through a descriptor of the directory.
     let (_handle, reachable) = berth_runtime::state::socket_path(&args.state_dir, SOCKET_NAME)
-        .map_err(|e| file_error("listen on", socket.clone())(std::io::Error::other(e.to_string())))?;
+        .map_err(|e| {
+            file_error("listen on", socket.clone())(std::io::Error::other(e.to_string()))
+        })?;
     let listener =
         UnixListener::bind(&reachable).map_err(file_error("listen on", socket.clone()))?;
     listener

@@ -45,6 +45,23 @@ impl BerthDaemon {
         daemon
     }
 
+    /// The daemon's `--instance`: its bridge is `<instance>0` and its nftables table
+    /// `<instance>`, so daemons of parallel test binaries never touch each other's.
+    pub fn instance(&self) -> String {
+        let suffix: String = self
+            .dir
+            .path()
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+            .chars()
+            .rev()
+            .filter(char::is_ascii_alphanumeric)
+            .take(6)
+            .collect();
+        format!("e{suffix}")
+    }
+
     /// Starts the daemon again on the same roots (after [`BerthDaemon::kill9`]).
     pub fn restart(&mut self) {
         assert!(self.child.is_none(), "the daemon is still running");
@@ -65,6 +82,8 @@ impl BerthDaemon {
             .arg(self.exec_root())
             .arg("-H")
             .arg(self.host())
+            .arg("--instance")
+            .arg(self.instance())
             .env("RUST_BACKTRACE", "1")
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("clone the daemon.log handle"))
@@ -234,6 +253,17 @@ impl Drop for BerthDaemon {
         self.stop();
         kill_processes_naming(self.dir());
         unmount_under(self.dir());
+        // What the daemon made on the host, should it not have cleaned up: its bridge and
+        // its nftables table (user networks' bridges are removed with the networks).
+        let instance = self.instance();
+        let _ = Command::new("ip")
+            .args(["link", "delete", &format!("{instance}0")])
+            .stderr(Stdio::null())
+            .status();
+        let _ = Command::new("nft")
+            .args(["delete", "table", "ip", &instance])
+            .stderr(Stdio::null())
+            .status();
     }
 }
 

@@ -155,7 +155,7 @@ fn run_capabilities_drop_add_and_privileged() {
         "{caps}"
     );
 
-    let mount = "mount -t tmpfs none /mnt && echo mounted || echo no-mount";
+    let mount = "mkdir -p /mnt && mount -t tmpfs none /mnt && echo mounted || echo no-mount";
     assert_eq!(run_sh(&t, &[], mount), "no-mount\n");
     if t.kind() == Kind::Dockerd && !host_bounding_set_is_full() {
         // runc asks for every capability and fails where the host's bounding set lacks one.
