@@ -158,6 +158,25 @@ pub async fn create(
         return Err(EngineError::Invalid("No command specified".into()));
     }
     validate_host_config(&host)?;
+    // Docker stores its defaults, and clients read them back (the Python SDK's `logs()`
+    // looks at HostConfig.LogConfig.Type).
+    let log_type = host
+        .log_config
+        .as_ref()
+        .map(|l| l.r#type.clone())
+        .unwrap_or_default();
+    if log_type.is_empty() {
+        host.log_config = Some(berth_client::types::host_config::LogConfig {
+            r#type: "json-file".into(),
+            config: Some(host.log_config.and_then(|l| l.config).unwrap_or_default()),
+        });
+    }
+    if host.restart_policy.is_none() {
+        host.restart_policy = Some(berth_client::types::host_config::RestartPolicy {
+            name: RestartPolicyName::No,
+            maximum_retry_count: Some(0),
+        });
+    }
     let mode = network_mode(&host);
     host.network_mode = Some(mode.clone());
     let mut networks: BTreeMap<String, EndpointSettings> = BTreeMap::new();
