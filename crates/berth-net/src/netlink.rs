@@ -251,28 +251,33 @@ impl Netlink {
             action: "open",
             source,
         })?;
-        let msg = LinkVeth::new(host, peer).build();
-        self.handle
-            .link()
-            .add(msg)
-            .execute()
-            .await
-            .map_err(nl_err("create veth", host))?;
-        let peer_index = self.index(peer).await?;
-        let moved = self
-            .handle
-            .link()
-            .set(
-                LinkUnspec::new_with_index(peer_index)
-                    .setns_by_fd(ns.as_raw_fd())
-                    .build(),
-            )
-            .execute()
-            .await
-            .map_err(nl_err("move into the container's namespace", peer));
-        if let Err(e) = moved {
-            let _ = self.delete_link(host).await;
-            return Err(e);
+        // The peer is created inside the container's namespace: moving it there afterwards
+        // (IFLA_NET_NS_FD on an existing link) waits for an RCU grace period, 15-20 ms.
+        let peer_msg = rtnetlink::LinkMessageBuilder::<LinkUnspec>::new()
+            .name(peer.to_string())
+            .setns_by_fd(ns.as_raw_fd())
+            .build();
+        let msg = rtnetlink::LinkMessageBuilder::<LinkVeth>::new_with_info_kind(
+            netlink_packet_route::link::InfoKind::Veth,
+        )
+        .name(host.to_string())
+        .set_info_data(netlink_packet_route::link::InfoData::Veth(
+            netlink_packet_route::link::InfoVeth::Peer(peer_msg),
+        ))
+        .build();
+        if let Err(first) = self.handle.link().add(msg.clone()).execute().await {
+            // A host end left by the same endpoint's previous run, whose deletion had not
+            // finished (exits delete it in the background): remove it and try once more.
+            if self.link(host).await?.is_none() {
+                return Err(nl_err("create veth", host)(first));
+            }
+            self.delete_link(host).await?;
+            self.handle
+                .link()
+                .add(msg)
+                .execute()
+                .await
+                .map_err(nl_err("create veth", host))?;
         }
         let host_index = self.index(host).await?;
         self.set_alias(host_index, host, alias).await?;

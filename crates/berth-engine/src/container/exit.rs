@@ -35,7 +35,7 @@ async fn wait_for_exit(shim: &ShimClient) -> ExitInfo {
 /// Records an exit and decides what comes next.
 pub async fn handle_exit(engine: &Arc<Engine>, container: &Arc<Container>, exit: ExitInfo) {
     let id = container.id.clone();
-    if let Err(e) = engine.networks().disconnect_all(&id).await {
+    if let Err(e) = engine.networks().release_exited(&id).await {
         tracing::warn!(container = %id, error = %e, "release the container's network");
     }
     if let Some(shim) = container.shim() {

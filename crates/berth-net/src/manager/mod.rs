@@ -401,6 +401,9 @@ impl NetworkManager {
             gateway,
         };
         netlink::configure_container_iface(&ep.netns, iface).await?;
+        if ep.ports.is_empty() {
+            return Ok(());
+        }
         // Re-plumbing (reconcile) must not duplicate the rules that survived.
         self.nft
             .delete_tagged(&nat::endpoint_tag(&ep.container_id, &net.id))?;
@@ -414,6 +417,31 @@ impl NetworkManager {
 
     /// Detaches a container: port rules, veth, address and DNS names go.
     pub async fn disconnect(&self, container_id: &str, network: &str) -> Result<()> {
+        self.detach(container_id, network, true).await
+    }
+
+    /// Detaches a container whose process has exited from every network: its namespace
+    /// is gone and the kernel removes the veth pair with it, so the host end is deleted in
+    /// the background, only in case (unregistering a link waits an RCU grace period, 15 ms
+    /// that an exiting container's `--rm` or restart should not wait for).
+    pub async fn release_exited(&self, container_id: &str) -> Result<()> {
+        for id in self.networks_of(container_id).await {
+            self.detach(container_id, &id, false).await?;
+        }
+        Ok(())
+    }
+
+    async fn networks_of(&self, container_id: &str) -> Vec<String> {
+        let inner = self.inner.lock().await;
+        inner
+            .networks
+            .values()
+            .filter(|n| n.endpoints.contains_key(container_id))
+            .map(|n| n.id.clone())
+            .collect()
+    }
+
+    async fn detach(&self, container_id: &str, network: &str, wait_for_link: bool) -> Result<()> {
         let mut inner = self.inner.lock().await;
         let net_id = find(&inner.networks, network)?.id.clone();
         let net = inner
@@ -428,9 +456,19 @@ impl NetworkManager {
                     container: container_id.to_string(),
                     network: net.name.clone(),
                 })?;
-        self.nft
-            .delete_tagged(&nat::endpoint_tag(container_id, &net.id))?;
-        self.nl.delete_link(&ep.host_veth).await?;
+        if !ep.ports.is_empty() {
+            self.nft
+                .delete_tagged(&nat::endpoint_tag(container_id, &net.id))?;
+        }
+        if wait_for_link {
+            self.nl.delete_link(&ep.host_veth).await?;
+        } else {
+            let nl = self.nl.clone();
+            let veth = ep.host_veth.clone();
+            tokio::spawn(async move {
+                let _ = nl.delete_link(&veth).await;
+            });
+        }
         self.records.remove(&net.id, container_id);
         let mut updated = net.clone();
         updated.endpoints.remove(container_id);
@@ -442,16 +480,7 @@ impl NetworkManager {
 
     /// Detaches a container from every network it is on (container removal).
     pub async fn disconnect_all(&self, container_id: &str) -> Result<()> {
-        let ids: Vec<String> = {
-            let inner = self.inner.lock().await;
-            inner
-                .networks
-                .values()
-                .filter(|n| n.endpoints.contains_key(container_id))
-                .map(|n| n.id.clone())
-                .collect()
-        };
-        for id in ids {
+        for id in self.networks_of(container_id).await {
             self.disconnect(container_id, &id).await?;
         }
         Ok(())

@@ -93,6 +93,9 @@ fn create_steps(
     for stale in [SOCKET_NAME, EXIT_FILE] {
         let _ = std::fs::remove_file(args.state_dir.join(stale));
     }
+    if let Some(dir) = args.log_path.as_deref().and_then(|p| p.parent()) {
+        std::fs::create_dir_all(dir).map_err(file_error("create", dir.to_path_buf()))?;
+    }
     let log: Box<dyn LogSink> = match &args.log_path {
         Some(path) => Box::new(
             LogWriter::open(path, args.log_max_size, args.log_max_files.max(1)).map_err(|e| {
