@@ -13,8 +13,13 @@ berth_require_root
 # (dockerd + containerd); libseccomp-dev + pkg-config: the seccomp crate links libseccomp;
 # iptables: dockerd's start-up checks; time + jq: benches and scripts; skopeo, docker-registry,
 # openssl: registry and distribution tests against real clients and servers; iproute2: `ip`.
-berth_ensure_packages busybox-static runc docker.io libseccomp-dev pkg-config iptables time jq \
-    skopeo docker-registry openssl iproute2
+berth_ensure_packages busybox-static runc docker.io tini libseccomp-dev pkg-config iptables \
+    nftables time jq skopeo docker-registry openssl iproute2 curl
+# The engine's Python SDK suite: the docker SDK for the python3 on PATH.
+if ! python3 -c 'import docker' >/dev/null 2>&1; then
+    berth_say "installing the docker SDK for Python (pip install docker)"
+    python3 -m pip install --quiet docker || berth_die "pip install docker failed"
+fi
 berth_ensure_cargo
 
 # rustfmt and clippy ship as rustup components; add them only if this toolchain lacks them.
