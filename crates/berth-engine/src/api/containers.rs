@@ -365,6 +365,12 @@ async fn attach(
     let stderr = flag(q.get("stderr"));
     let tty = c.with(|r| r.config.tty.unwrap_or(false));
     let stream = attach_stream(&c, stdin, stdout, stderr).await;
+    engine.events().publish(
+        "container",
+        "attach",
+        &c.id,
+        container::view::event_attributes(&c),
+    );
     if hijack::wants_upgrade(&req) {
         Ok(hijack::upgrade(req, tty, stdin, stream, None))
     } else {

@@ -229,10 +229,18 @@ pub fn inspect(container: &Container, exec_ids: Vec<String>) -> ContainerInspect
     }
 }
 
-/// The command column: path and arguments, joined by spaces.
+/// The command column: path and arguments joined by spaces, an argument with blanks or
+/// quotes in single quotes, as dockerd shows it.
 fn command_line(record: &Record) -> String {
     std::iter::once(record.path.as_str())
         .chain(record.args.iter().map(String::as_str))
+        .map(|word| {
+            if !word.is_empty() && !word.contains([' ', '\t', '\n', '\'', '"']) {
+                word.to_string()
+            } else {
+                format!("'{}'", word.replace('\'', "'\\''"))
+            }
+        })
         .collect::<Vec<_>>()
         .join(" ")
 }

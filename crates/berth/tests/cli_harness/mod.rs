@@ -1,7 +1,8 @@
 //! The harness of the `cli_*` tests: a daemon that speaks the Docker Engine API, known to
 //! the tests only by its address (`host`), with a busybox image in it, and `berth -H
-//! host ...` to drive it. Today the daemon is a private dockerd; the same tests are meant
-//! to run against berth's own daemon, so nothing here but [`Harness::start`] knows which.
+//! host ...` to drive it. The daemon is berth's own (`berth daemon` on temp roots), or a
+//! private dockerd with `BERTH_TEST_ENGINE=dockerd`; nothing here but [`Harness::start`]
+//! knows which.
 
 #![allow(dead_code)]
 
@@ -10,6 +11,20 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use berth_testkit::{busybox, run_with_timeout, PrivateDockerd};
+
+#[path = "../engine/berth.rs"]
+mod berth_daemon;
+
+/// What `berth_daemon` needs of the engine suites' harness.
+mod daemon {
+    pub const DOCKER_CLI: &str = "/usr/local/bin/docker";
+}
+
+/// The daemon under test.
+enum Daemon {
+    Berth(berth_daemon::BerthDaemon),
+    Dockerd(PrivateDockerd),
+}
 
 /// A daemon to test against and the image the tests run.
 pub struct Harness {
@@ -20,23 +35,46 @@ pub struct Harness {
     /// A directory for the test's own files.
     pub dir: PathBuf,
     /// Keeps the daemon alive as long as the harness.
-    _daemon: PrivateDockerd,
+    _daemon: Daemon,
 }
 
 impl Harness {
     /// A daemon with busybox imported as `image`; `None` (after saying why) when no
     /// daemon can be had here.
     pub fn start(prefix: &str) -> Option<Harness> {
-        let daemon = PrivateDockerd::builder().prefix(prefix).start()?;
         let image = format!("{prefix}busybox:latest");
+        if std::env::var("BERTH_TEST_ENGINE").as_deref() == Ok("dockerd") {
+            let daemon = PrivateDockerd::builder().prefix(prefix).start()?;
+            let tar = busybox::rootfs_tar(daemon.dir());
+            // `docker import` is a plain API client: it works against any Docker API daemon.
+            daemon.docker_ok(&["import", &tar.to_string_lossy(), &image]);
+            return Some(Harness {
+                host: daemon.host(),
+                image,
+                dir: daemon.dir().to_path_buf(),
+                _daemon: Daemon::Dockerd(daemon),
+            });
+        }
+        let daemon = berth_daemon::BerthDaemon::start();
         let tar = busybox::rootfs_tar(daemon.dir());
-        // `docker import` is a plain API client: it works against any Docker API daemon.
-        daemon.docker_ok(&["import", &tar.to_string_lossy(), &image]);
+        let out = run_with_timeout(
+            daemon
+                .command()
+                .args(["import", &tar.to_string_lossy(), &image]),
+            Duration::from_secs(60),
+        )
+        .unwrap_or_else(|e| panic!("docker import into berth: {e}"));
+        assert!(
+            out.status.success(),
+            "docker import into berth: {}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            daemon.log_tail()
+        );
         Some(Harness {
             host: daemon.host(),
             image,
             dir: daemon.dir().to_path_buf(),
-            _daemon: daemon,
+            _daemon: Daemon::Berth(daemon),
         })
     }
 

@@ -22,7 +22,7 @@ pub fn run(ctx: &Context, args: VersionArgs) -> anyhow::Result<i32> {
             "Version": env!("CARGO_PKG_VERSION"),
             "ApiVersion": api.to_string(),
             "Os": std::env::consts::OS,
-            "Arch": std::env::consts::ARCH,
+            "Arch": go_arch(),
         });
         let both = serde_json::json!({
             "Client": client_section,
@@ -35,11 +35,7 @@ pub fn run(ctx: &Context, args: VersionArgs) -> anyhow::Result<i32> {
                 println!("Client:");
                 println!(" Version:           {}", env!("CARGO_PKG_VERSION"));
                 println!(" API version:       {api}");
-                println!(
-                    " OS/Arch:           {}/{}",
-                    std::env::consts::OS,
-                    std::env::consts::ARCH
-                );
+                println!(" OS/Arch:           {}/{}", std::env::consts::OS, go_arch());
                 println!();
                 println!("Server:");
                 println!(" Engine:");
@@ -54,4 +50,14 @@ pub fn run(ctx: &Context, args: VersionArgs) -> anyhow::Result<i32> {
         }
         Ok(0)
     })?
+}
+
+/// The architecture in Go's (and so Docker's) words: `amd64`, `arm64`.
+fn go_arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        other => other,
+    }
 }
