@@ -15,6 +15,7 @@
 //! - [`Dockerfile::plan`] computes which stages a `--target` needs, in order, and which can
 //!   run in parallel.
 //! - [`dockerignore`] implements `.dockerignore` matching.
+//! - [`executor`] runs a build: stages, instructions, cache, layers, the committed image.
 //!
 //! Docker's behaviour is the specification: where Docker has a quirk (a JSON array that does
 //! not parse falls back to the shell form, an unknown parser directive ends the directives),
@@ -24,6 +25,7 @@
 pub mod args;
 pub mod dockerignore;
 mod error;
+pub mod executor;
 mod graph;
 pub mod instructions;
 pub mod parser;

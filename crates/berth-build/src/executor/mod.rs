@@ -1,0 +1,151 @@
+//! The executor: a parsed Dockerfile and a context directory in, an image in the image
+//! store out.
+//!
+//! Each stage starts from its base (an image from the store, pulled if asked, `scratch`,
+//! or an earlier stage's result) and runs its instructions in order. Metadata
+//! instructions (ENV, LABEL, WORKDIR, USER, EXPOSE, VOLUME, CMD, ENTRYPOINT, SHELL,
+//! HEALTHCHECK, STOPSIGNAL, ONBUILD, MAINTAINER, ARG) change the config only; COPY and ADD
+//! write files into the stage's root filesystem; RUN runs a process on it through a
+//! [`StepRunner`] (the engine's: a container through a shim, on the engine's network).
+//! Every instruction that changes files ends in a layer (the diff of the step, packed
+//! reproducibly) and a history entry; the result is committed to the image store.
+//!
+//! A step is taken from the cache when its parent (the previous step's cache id), its
+//! instruction text (after substitution) and its inputs (the content digests of the files
+//! it copies, not their mtimes; the build args it sees) match an earlier step's. The cache
+//! lives under `<data_root>/build-cache/` and survives daemon restarts.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+
+use thiserror::Error;
+use tokio::sync::mpsc;
+
+/// What to build.
+#[derive(Debug, Clone, Default)]
+pub struct BuildRequest {
+    /// The unpacked build context.
+    pub context: PathBuf,
+    /// The Dockerfile's text.
+    pub dockerfile: String,
+    /// The Dockerfile's name in the context (for messages and `.dockerignore` rules).
+    pub dockerfile_name: String,
+    /// `-t` names (`name:tag`).
+    pub tags: Vec<String>,
+    /// `--build-arg NAME=value` (a None value takes the client's environment, resolved by
+    /// the client; here it means "declared but unset").
+    pub build_args: BTreeMap<String, Option<String>>,
+    /// `--label`.
+    pub labels: BTreeMap<String, String>,
+    /// `--target`.
+    pub target: Option<String>,
+    /// `--no-cache`.
+    pub no_cache: bool,
+    /// `--pull`: always pull base images.
+    pub pull: bool,
+    /// `--platform` (`linux/amd64`).
+    pub platform: Option<String>,
+    /// `SOURCE_DATE_EPOCH`: timestamps of layers, history and the config are clamped to
+    /// it, so the same inputs give the same image digest.
+    pub source_date_epoch: Option<i64>,
+    /// `--network` for RUN steps: `default` (the engine's bridge), `none` or `host`.
+    pub network: String,
+}
+
+/// A RUN step, for the [`StepRunner`].
+#[derive(Debug, Clone)]
+pub struct RunStep {
+    /// The step's root filesystem, mounted and writable.
+    pub rootfs: PathBuf,
+    /// The process: argv (shell form already wrapped in SHELL), env, user, working dir.
+    pub argv: Vec<String>,
+    /// `NAME=value`.
+    pub env: Vec<String>,
+    /// `USER`, as written (`name`, `uid`, `uid:gid`); empty = root.
+    pub user: String,
+    /// `WORKDIR` (absolute).
+    pub working_dir: String,
+    /// `default`, `none` or `host`.
+    pub network: String,
+    /// `RUN --mount` bind and cache mounts, resolved to host paths.
+    pub mounts: Vec<RunMount>,
+}
+
+/// A mount of a RUN step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunMount {
+    /// Host path.
+    pub source: PathBuf,
+    /// Path in the step's root.
+    pub target: String,
+    /// Read-only.
+    pub read_only: bool,
+}
+
+/// A future returned by a [`StepRunner`].
+pub type RunFuture<'a> = Pin<Box<dyn Future<Output = Result<i32, BuildError>> + Send + 'a>>;
+
+/// Runs RUN steps. The engine runs them as containers; the process's output lines go to
+/// `output` as they come; the result is its exit code.
+pub trait StepRunner: Send + Sync {
+    /// Runs one step.
+    fn run<'a>(&'a self, step: RunStep, output: mpsc::Sender<String>) -> RunFuture<'a>;
+}
+
+/// What a build reports while it runs (the API turns these into Docker's JSON messages).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BuildEvent {
+    /// `Step N/M : INSTRUCTION` (the legacy builder's numbering).
+    Step {
+        /// 1-based.
+        number: usize,
+        /// Steps in the stages being built.
+        total: usize,
+        /// The instruction as written (after ARG substitution in FROM).
+        text: String,
+    },
+    /// ` ---> Using cache`.
+    CacheHit,
+    /// ` ---> <short id>`: the step's result.
+    StepResult(String),
+    /// A line of a RUN step's output.
+    Output(String),
+    /// A warning (unused build args, ...).
+    Warning(String),
+}
+
+/// What a build produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildResult {
+    /// The image id (`sha256:...`, the config digest).
+    pub image_id: String,
+    /// The names tagged.
+    pub tags: Vec<String>,
+}
+
+/// Why a build failed.
+#[derive(Debug, Error)]
+pub enum BuildError {
+    /// The Dockerfile does not parse or does not make sense (400).
+    #[error(transparent)]
+    Parse(#[from] crate::ParseError),
+    /// A RUN step exited non-zero: Docker's message.
+    #[error("The command '{command}' returned a non-zero code: {code}")]
+    RunFailed {
+        /// The command as written.
+        command: String,
+        /// Its exit code.
+        code: i32,
+    },
+    /// A COPY/ADD source is missing or outside the context.
+    #[error("{0}")]
+    Source(String),
+    /// A base image is missing and could not be pulled.
+    #[error("{0}")]
+    Image(String),
+    /// Anything else.
+    #[error("{0}")]
+    Other(String),
+}
