@@ -149,3 +149,41 @@ pub enum BuildError {
     #[error("{0}")]
     Other(String),
 }
+
+/// Runs builds against one data root's image store and snapshots.
+#[derive(Debug)]
+pub struct Builder {
+    images: berth_image::store::ImageStore,
+    snapshots: berth_image::layer::Snapshotter,
+    data_root: PathBuf,
+}
+
+impl Builder {
+    /// A builder over the stores of `data_root` (its cache in `<data_root>/build-cache`).
+    pub fn new(
+        data_root: PathBuf,
+        images: berth_image::store::ImageStore,
+        snapshots: berth_image::layer::Snapshotter,
+    ) -> Self {
+        Builder {
+            images,
+            snapshots,
+            data_root,
+        }
+    }
+
+    /// Builds `request`: every stage the target needs (independent stages in parallel),
+    /// reporting progress on `events`; RUN steps go to `runner`. Tags the result.
+    pub async fn build(
+        &self,
+        request: BuildRequest,
+        runner: &dyn StepRunner,
+        events: mpsc::Sender<BuildEvent>,
+    ) -> Result<BuildResult, BuildError> {
+        let _ = (&self.images, &self.snapshots, &self.data_root);
+        let _ = (request, runner, events);
+        Err(BuildError::Other(
+            "the builder's executor is not written yet".into(),
+        ))
+    }
+}
