@@ -31,6 +31,14 @@ pub fn run(ctx: &Context, args: DaemonArgs) -> anyhow::Result<i32> {
             args.instance
         );
     }
+    // The daemon's log on stderr: warnings by default, more with RUST_LOG (e.g.
+    // `RUST_LOG=berth_engine=debug`).
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
     let mut config = berth_engine::DaemonConfig::new(ctx.data_root.clone(), ctx.exec_root.clone());
     config.hosts = vec![ctx.host()];
     config.live_restore = !args.no_live_restore;
