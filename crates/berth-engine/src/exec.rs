@@ -171,6 +171,15 @@ pub fn process_for(container: &Container, config: &ExecConfig) -> Result<Process
     let tty = config.tty.unwrap_or(false);
     process.set_terminal(Some(tty));
     process.set_console_size(None);
+    if let Some([height, width]) = config.console_size.filter(|_| tty) {
+        if let Ok(size) = oci_spec::runtime::BoxBuilder::default()
+            .height(height)
+            .width(width)
+            .build()
+        {
+            process.set_console_size(Some(size));
+        }
+    }
     let mut env = process.env().clone().unwrap_or_default();
     for item in config.env.iter().flatten() {
         let key = item.split('=').next().unwrap_or(item);

@@ -72,6 +72,9 @@ fn start(
         }
         (shim.root.clone(), shim.id.clone())
     };
+    let console_size = process
+        .console_size()
+        .map(|b| (b.height() as u16, b.width() as u16));
     let tty = process.terminal().unwrap_or(false);
     let stdio_error = |err: std::io::Error| format!("set up the stdio of exec `{exec_id}`: {err}");
     let (prepared, console) = Prepared::new(StdioSpec {
@@ -98,7 +101,7 @@ fn start(
         .map_err(|err| format!("exec in container `{id}`: {}", super::error_chain(&err)))?;
     let target = Target::Exec(exec_id.clone());
     let io = prepared
-        .finish()
+        .finish(console_size)
         .and_then(|io| pumps::start(state, &target, io, stdin));
     let io = match io {
         Ok(io) => io,

@@ -134,10 +134,17 @@ fn create_steps(
             source: Box::new(source),
         })?;
     *init = Some(state.pid);
-    let io = prepared.finish().map_err(|source| StartError::Terminal {
-        id: args.id.clone(),
-        source,
-    })?;
+    let console_size = oci_spec::runtime::Spec::load(args.bundle.join("config.json"))
+        .ok()
+        .and_then(|spec| spec.process().clone())
+        .and_then(|p| p.console_size())
+        .map(|b| (b.height() as u16, b.width() as u16));
+    let io = prepared
+        .finish(console_size)
+        .map_err(|source| StartError::Terminal {
+            id: args.id.clone(),
+            source,
+        })?;
 
     let socket = args.state_dir.join(SOCKET_NAME);
     // Deep state directories exceed sun_path: bind through a descriptor of the directory.

@@ -100,12 +100,18 @@ impl Prepared {
     }
 
     /// The shim's ends, once the runtime call succeeded: with a tty, the pty master the
-    /// process sent over the console socket.
-    pub(super) fn finish(self) -> std::io::Result<Io> {
+    /// process sent over the console socket, sized `console_size` (rows, columns) when
+    /// given (the process's `consoleSize`), so the program sees the client's size from
+    /// its first instruction.
+    pub(super) fn finish(self, console_size: Option<(u16, u16)>) -> std::io::Result<Io> {
         match &self.console {
-            Some(socket) => Ok(Io::Pty {
-                master: receive_master(socket)?,
-            }),
+            Some(socket) => {
+                let master = receive_master(socket)?;
+                if let Some((height, width)) = console_size.filter(|(h, w)| *h > 0 && *w > 0) {
+                    resize(master.as_raw_fd(), height, width)?;
+                }
+                Ok(Io::Pty { master })
+            }
             None => Ok(self.io),
         }
     }
