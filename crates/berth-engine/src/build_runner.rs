@@ -104,7 +104,10 @@ async fn run_in(
         &files.hosts,
         &files::hosts(&[], None, networking::host_gateway(engine).await)?,
     )?;
-    files::write_in_place(&files.resolv_conf, &resolv_conf(engine, &step.network).await)?;
+    files::write_in_place(
+        &files.resolv_conf,
+        &resolv_conf(engine, &step.network).await,
+    )?;
 
     let config = ContainerConfig {
         cmd: Some(step.argv.clone()),
@@ -307,7 +310,10 @@ mod tests {
         let mut lines = LineSplitter::default();
         assert_eq!(lines.push(b"he"), Vec::<String>::new());
         assert_eq!(lines.push(b"llo\nwor"), vec!["hello".to_string()]);
-        assert_eq!(lines.push(b"ld\n\nx"), vec!["world".to_string(), String::new()]);
+        assert_eq!(
+            lines.push(b"ld\n\nx"),
+            vec!["world".to_string(), String::new()]
+        );
         assert_eq!(lines.finish().as_deref(), Some("x"));
     }
 }

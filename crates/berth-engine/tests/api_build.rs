@@ -218,7 +218,11 @@ fn docker_build_then_run() {
     assert!(again.contains(" ---> Using cache"), "{again}");
 
     // A failed RUN: docker's message, its exit code, no step container left behind.
-    std::fs::write(ctx.join("Dockerfile"), "FROM build-bb\nRUN echo doomed; exit 3\n").unwrap();
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        "FROM build-bb\nRUN echo doomed; exit 3\n",
+    )
+    .unwrap();
     let out = d.docker(&["build", &ctx.to_string_lossy()]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -307,7 +311,10 @@ fn run_steps_as_transient_containers() {
     let step = |network: &str, script: &str| RunStep {
         rootfs: rootfs.clone(),
         argv: vec!["/bin/sh".into(), "-c".into(), script.into()],
-        env: vec!["PATH=/bin:/usr/bin:/sbin:/usr/sbin".into(), "GREETING=hi".into()],
+        env: vec![
+            "PATH=/bin:/usr/bin:/sbin:/usr/sbin".into(),
+            "GREETING=hi".into(),
+        ],
         user: String::new(),
         working_dir: "/tmp".into(),
         network: network.into(),
@@ -334,7 +341,10 @@ fn run_steps_as_transient_containers() {
     ));
     assert_eq!(code, 3, "{lines:?}");
     for expected in ["hi", "/tmp", "oops", "wired", "named", "tail"] {
-        assert!(lines.iter().any(|l| l == expected), "{expected} in {lines:?}");
+        assert!(
+            lines.iter().any(|l| l == expected),
+            "{expected} in {lines:?}"
+        );
     }
 
     let (code, lines) = run(step("none", "ip -4 addr show eth0 || echo isolated"));
@@ -353,9 +363,7 @@ fn run_steps_as_transient_containers() {
             .unwrap_or_default();
         assert!(left.is_empty(), "{} holds {left:?}", dir.display());
     }
-    let bridge = rt
-        .block_on(engine.networks().network("bridge"))
-        .unwrap();
+    let bridge = rt.block_on(engine.networks().network("bridge")).unwrap();
     assert!(bridge.endpoints.is_empty(), "{:?}", bridge.endpoints);
     let cgroup = Path::new("/sys/fs/cgroup").join(&instance);
     let children: Vec<_> = std::fs::read_dir(&cgroup)
@@ -366,7 +374,9 @@ fn run_steps_as_transient_containers() {
     rt.block_on(async {
         let _ = engine.networks().remove_network(&bridge.id).await;
     });
-    let _ = Command::new("ip").args(["link", "del", &bridge.bridge]).output();
+    let _ = Command::new("ip")
+        .args(["link", "del", &bridge.bridge])
+        .output();
     let _ = berth_net::nat::Nft::new(&instance).delete_table();
     let _ = std::fs::remove_dir(&cgroup);
 }

@@ -54,7 +54,10 @@ fn build_tag_and_run() {
     ]);
     let text = stdout(&out);
     assert!(out.status.success(), "{text}{}", stderr(&out));
-    assert!(text.contains(&format!("Step 1/4 : FROM {}", h.image)), "{text}");
+    assert!(
+        text.contains(&format!("Step 1/4 : FROM {}", h.image)),
+        "{text}"
+    );
     assert!(text.contains("Step 3/4 : RUN echo hi > /x"), "{text}");
     assert!(text.contains("Successfully built "), "{text}");
     assert!(
@@ -64,7 +67,10 @@ fn build_tag_and_run() {
     let id = std::fs::read_to_string(&iidfile).unwrap();
     assert!(id.starts_with("sha256:") && id.len() == 71, "{id}");
     let short = &id[7..19];
-    assert!(text.contains(&format!("Successfully built {short}")), "{text}");
+    assert!(
+        text.contains(&format!("Successfully built {short}")),
+        "{text}"
+    );
     assert_eq!(h.ok(&["run", "--rm", &name]), "hi\n");
     assert_eq!(h.ok(&["run", "--rm", &name, "cat", "/kept.txt"]), "kept\n");
     let listing = h.berth(&["run", "--rm", &name, "ls", "/"]);
@@ -85,10 +91,17 @@ fn failed_builds_exit_as_docker_does() {
     let dockerfile = format!("FROM {}\nRUN echo doomed; exit 3\n", h.image);
     let ctx = context(&h, "fail", &[("Dockerfile", dockerfile.as_str())]);
     let out = h.berth(&["build", &ctx.to_string_lossy()]);
-    assert_eq!(out.status.code(), Some(3), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
     assert!(stdout(&out).contains("doomed"), "{}", stdout(&out));
     assert!(
-        stderr(&out).contains("The command '/bin/sh -c echo doomed; exit 3' returned a non-zero code: 3"),
+        stderr(&out)
+            .contains("The command '/bin/sh -c echo doomed; exit 3' returned a non-zero code: 3"),
         "{}",
         stderr(&out)
     );

@@ -216,7 +216,10 @@ fn context_tar(args: &BuildArgs) -> anyhow::Result<(Vec<u8>, Option<String>)> {
     }
     let root = PathBuf::from(&args.path);
     if !root.is_dir() {
-        bail!("unable to prepare context: path \"{}\" not found", args.path);
+        bail!(
+            "unable to prepare context: path \"{}\" not found",
+            args.path
+        );
     }
     // The Dockerfile: inside the context by its relative name, else carried in it.
     let (name, outside) = match args.file.as_deref() {
@@ -231,8 +234,8 @@ fn context_tar(args: &BuildArgs) -> anyhow::Result<(Vec<u8>, Option<String>)> {
         Some(file) => match relative_to(&root, Path::new(file)) {
             Some(rel) => (rel, None),
             None => {
-                let text = std::fs::read(file)
-                    .with_context(|| format!("read the Dockerfile `{file}`"))?;
+                let text =
+                    std::fs::read(file).with_context(|| format!("read the Dockerfile `{file}`"))?;
                 (generated_name(), Some(text))
             }
         },
@@ -245,15 +248,16 @@ fn context_tar(args: &BuildArgs) -> anyhow::Result<(Vec<u8>, Option<String>)> {
     }
     let ignore = match std::fs::read_to_string(root.join(".dockerignore")) {
         Ok(text) => DockerIgnore::parse(&text).context("read .dockerignore")?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => DockerIgnore::parse("").context("read .dockerignore")?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            DockerIgnore::parse("").context("read .dockerignore")?
+        }
         Err(e) => return Err(e).context("read .dockerignore"),
     };
     let mut paths = ignore
         .walk(&root)
         .with_context(|| format!("walk the context `{}`", root.display()))?;
     for always in [name.as_str(), ".dockerignore"] {
-        if outside.is_none() && root.join(always).is_file() && !paths.iter().any(|p| p == always)
-        {
+        if outside.is_none() && root.join(always).is_file() && !paths.iter().any(|p| p == always) {
             paths.push(always.to_string());
         }
     }
@@ -274,7 +278,10 @@ fn generated_name() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())
         .unwrap_or(0);
-    format!(".dockerfile.{:012x}", u64::from(nanos) ^ u64::from(std::process::id()) << 32)
+    format!(
+        ".dockerfile.{:012x}",
+        u64::from(nanos) ^ u64::from(std::process::id()) << 32
+    )
 }
 
 /// `file` relative to `root` when it lies inside it.
@@ -311,8 +318,8 @@ impl TarWriter {
 
     fn append_one(&mut self, root: &Path, rel: &str) -> anyhow::Result<()> {
         let path = root.join(rel);
-        let meta =
-            std::fs::symlink_metadata(&path).with_context(|| format!("stat `{}`", path.display()))?;
+        let meta = std::fs::symlink_metadata(&path)
+            .with_context(|| format!("stat `{}`", path.display()))?;
         if meta.is_dir() && !self.dirs.insert(rel.to_string()) {
             return Ok(());
         }
@@ -322,7 +329,8 @@ impl TarWriter {
         header.set_gid(0);
         let _ = header.set_username("");
         let _ = header.set_groupname("");
-        let add = |e| anyhow::Error::new(e).context(format!("add `{}` to the context", path.display()));
+        let add =
+            |e| anyhow::Error::new(e).context(format!("add `{}` to the context", path.display()));
         if meta.file_type().is_symlink() {
             let target = std::fs::read_link(&path).map_err(add)?;
             header.set_size(0);
@@ -419,7 +427,11 @@ mod tests {
     fn dockerignore_is_honoured_but_the_dockerfile_always_goes() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("Dockerfile"), "FROM scratch\n").unwrap();
-        std::fs::write(dir.path().join(".dockerignore"), "Dockerfile\n*.log\nsecret/\n").unwrap();
+        std::fs::write(
+            dir.path().join(".dockerignore"),
+            "Dockerfile\n*.log\nsecret/\n",
+        )
+        .unwrap();
         std::fs::write(dir.path().join("a.log"), "x").unwrap();
         std::fs::create_dir_all(dir.path().join("src/deep")).unwrap();
         std::fs::write(dir.path().join("src/deep/main.c"), "int main;").unwrap();
@@ -430,7 +442,13 @@ mod tests {
         let listed = entries(&tar);
         assert_eq!(
             listed,
-            [".dockerignore", "Dockerfile", "src/", "src/deep/", "src/deep/main.c"]
+            [
+                ".dockerignore",
+                "Dockerfile",
+                "src/",
+                "src/deep/",
+                "src/deep/main.c"
+            ]
         );
     }
 

@@ -95,14 +95,12 @@ fn decoder<'a, R: BufRead + 'a>(head: &[u8], reader: R) -> Result<Box<dyn Read +
     if head.starts_with(GZIP) {
         Ok(Box::new(flate2::bufread::MultiGzDecoder::new(reader)))
     } else if head.starts_with(ZSTD) {
-        let decoder = zstd::stream::read::Decoder::with_buffer(reader).map_err(|e| {
-            EngineError::Invalid(format!("read the zstd build context: {e}"))
-        })?;
+        let decoder = zstd::stream::read::Decoder::with_buffer(reader)
+            .map_err(|e| EngineError::Invalid(format!("read the zstd build context: {e}")))?;
         Ok(Box::new(decoder))
     } else if head.starts_with(BZIP2) || head.starts_with(XZ) {
         Err(EngineError::Invalid(
-            "bzip2 and xz build contexts are not supported: send a plain, gzip or zstd tar"
-                .into(),
+            "bzip2 and xz build contexts are not supported: send a plain, gzip or zstd tar".into(),
         ))
     } else {
         Ok(Box::new(reader))
@@ -221,7 +219,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         unpack(decoder(&gz, &gz[..]).unwrap(), dir.path()).unwrap();
         let (name, text) = read_dockerfile(dir.path(), "Dockerfile").unwrap();
-        assert_eq!((name.as_str(), text.as_str()), ("Dockerfile", "FROM scratch\n"));
+        assert_eq!(
+            (name.as_str(), text.as_str()),
+            ("Dockerfile", "FROM scratch\n")
+        );
     }
 
     #[test]
@@ -246,7 +247,10 @@ mod tests {
         let err = read_dockerfile(dir.path(), "../Dockerfile").unwrap_err();
         assert!(err.to_string().contains("must be within the build context"));
         std::fs::write(dir.path().join("dockerfile"), "FROM scratch\n").unwrap();
-        assert_eq!(read_dockerfile(dir.path(), "Dockerfile").unwrap().0, "dockerfile");
+        assert_eq!(
+            read_dockerfile(dir.path(), "Dockerfile").unwrap().0,
+            "dockerfile"
+        );
     }
 
     #[test]

@@ -125,7 +125,10 @@ mod tests {
             text(&event(&BuildEvent::StepResult(id)).unwrap()),
             " ---> abababababab\n"
         );
-        assert_eq!(text(&event(&BuildEvent::Output("hi".into())).unwrap()), "hi\n");
+        assert_eq!(
+            text(&event(&BuildEvent::Output("hi".into())).unwrap()),
+            "hi\n"
+        );
     }
 
     #[test]

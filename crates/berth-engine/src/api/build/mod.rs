@@ -85,7 +85,9 @@ async fn build(
             return Ok(error_response(messages::status(&e), &e.to_string()));
         }
         None => {
-            return Err(EngineError::Internal("the build task ended without an answer".into()).into())
+            return Err(
+                EngineError::Internal("the build task ended without an answer".into()).into(),
+            )
         }
     };
     let (messages, response) = json_stream();

@@ -130,7 +130,10 @@ fn json_param<T: serde::de::DeserializeOwned + Default>(
     params: &Params,
     key: &str,
 ) -> Result<T, EngineError> {
-    match param(params, key).map(|v| v.trim()).filter(|v| !v.is_empty()) {
+    match param(params, key)
+        .map(|v| v.trim())
+        .filter(|v| !v.is_empty())
+    {
         None => Ok(T::default()),
         Some(text) => serde_json::from_str(text).map_err(|e| {
             EngineError::Invalid(format!("invalid JSON in the `{key}` parameter: {e}"))
@@ -182,9 +185,11 @@ mod tests {
 
     #[test]
     fn source_date_epoch_comes_from_the_build_args() {
-        let parsed =
-            BuildParams::parse(&query(&[("buildargs", r#"{"SOURCE_DATE_EPOCH":"1700000000"}"#)]))
-                .unwrap();
+        let parsed = BuildParams::parse(&query(&[(
+            "buildargs",
+            r#"{"SOURCE_DATE_EPOCH":"1700000000"}"#,
+        )]))
+        .unwrap();
         let request = parsed.into_request(Path::new("/ctx"), "Dockerfile".into(), String::new());
         assert_eq!(request.source_date_epoch, Some(1_700_000_000));
     }
