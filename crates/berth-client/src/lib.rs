@@ -17,7 +17,8 @@ pub mod codec;
 pub mod types;
 
 pub use client::{
-    AttachOptions, ByteStream, CreateOptions, DockerClient, Error, EventsOptions, Filters,
-    Hijacked, HijackedReader, HijackedWriter, JsonStream, ListContainersOptions, LogsOptions,
-    ObjectKind, OutputStream, PathStat, PullOptions, RemoveContainerOptions, StopOptions,
+    AttachOptions, BuildOptions, ByteStream, CreateOptions, DockerClient, Error, EventsOptions,
+    Filters, Hijacked, HijackedReader, HijackedWriter, JsonStream, ListContainersOptions,
+    LogsOptions, ObjectKind, OutputStream, PathStat, PullOptions, RemoveContainerOptions,
+    StopOptions,
 };

@@ -20,6 +20,7 @@
 
 pub mod api;
 pub mod archive;
+pub mod build_runner;
 pub mod config;
 pub mod container;
 pub mod daemon;

@@ -19,6 +19,31 @@ pub struct PullOptions {
     pub auth: Option<AuthConfig>,
 }
 
+/// Options of [`DockerClient::build_image`]: the query of `POST /build`.
+#[derive(Debug, Clone, Default)]
+pub struct BuildOptions {
+    /// `-t` names.
+    pub tags: Vec<String>,
+    /// `-f`: the Dockerfile's path in the context.
+    pub dockerfile: Option<String>,
+    /// `--build-arg`: a None value is declared without one.
+    pub build_args: std::collections::BTreeMap<String, Option<String>>,
+    /// `--label`.
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// `--target`.
+    pub target: Option<String>,
+    /// `--no-cache`.
+    pub no_cache: bool,
+    /// `--pull`.
+    pub pull: bool,
+    /// `-q`.
+    pub quiet: bool,
+    /// `--network` of RUN steps.
+    pub network: Option<String>,
+    /// `--platform`.
+    pub platform: Option<String>,
+}
+
 const OK: &[StatusCode] = &[StatusCode::OK];
 
 impl DockerClient {
@@ -128,6 +153,54 @@ impl DockerClient {
             .push("repo", repo)
             .opt("tag", tag);
         let target = query.on("/images/create");
+        let body = Body {
+            bytes: tar,
+            content_type: "application/x-tar",
+        };
+        let response = self
+            .call(Method::POST, &target, Some(body), &[], OK)
+            .await?;
+        Ok(JsonStream::new(response, target))
+    }
+
+    /// `POST /build` (the legacy builder): builds the context `tar`, answering with the
+    /// build's message stream (`stream`, `aux` with the image id, `errorDetail`).
+    pub async fn build_image(
+        &self,
+        tar: Bytes,
+        options: &BuildOptions,
+    ) -> Result<JsonStream<JsonMessage>, Error> {
+        let encode = |source| Error::Encode {
+            what: "POST /build".to_string(),
+            source,
+        };
+        let mut query = Query::new();
+        for tag in &options.tags {
+            query.push("t", tag);
+        }
+        query
+            .opt("dockerfile", options.dockerfile.as_ref())
+            .opt("target", options.target.as_ref())
+            .opt("networkmode", options.network.as_ref())
+            .opt("platform", options.platform.as_ref())
+            .flag("nocache", options.no_cache)
+            .flag("pull", options.pull)
+            .flag("q", options.quiet)
+            .push("rm", "1")
+            .push("version", "1");
+        if !options.build_args.is_empty() {
+            query.push(
+                "buildargs",
+                serde_json::to_string(&options.build_args).map_err(encode)?,
+            );
+        }
+        if !options.labels.is_empty() {
+            query.push(
+                "labels",
+                serde_json::to_string(&options.labels).map_err(encode)?,
+            );
+        }
+        let target = query.on("/build");
         let body = Body {
             bytes: tar,
             content_type: "application/x-tar",

@@ -5,6 +5,7 @@
 //! Errors leave handlers as [`ApiError`], which answers Docker's `{"message": "..."}` with
 //! the status each engine error maps to: the one place where errors become HTTP.
 
+pub mod build;
 pub mod container_data;
 pub mod containers;
 pub mod exec;
@@ -81,6 +82,7 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .merge(container_data::routes())
         .merge(exec::routes())
         .merge(images::routes())
+        .merge(build::routes())
         .merge(networks::routes())
         .merge(volumes::routes())
         .fallback(|req: Request<Body>| async move {

@@ -1,6 +1,7 @@
 //! The verbs of `berth`, one module per verb (or per family of verbs).
 
 pub mod async_rt;
+pub mod build;
 pub mod container;
 pub mod daemon;
 pub mod daemon_client;
@@ -68,6 +69,8 @@ pub enum Command {
     Load(image::load::LoadArgs),
     /// Make an image from a root filesystem tarball.
     Import(image::import::ImportArgs),
+    /// Build an image from a Dockerfile.
+    Build(build::BuildArgs),
     /// Download an image from a registry.
     Pull(image::pull::PullArgs),
     /// Upload an image to a registry.
@@ -157,6 +160,7 @@ pub fn run(ctx: &Context, command: Command) -> anyhow::Result<i32> {
         Command::Save(args) => image::save::run(ctx, args),
         Command::Load(args) => image::load::run(ctx, args),
         Command::Import(args) => image::import::run(ctx, args),
+        Command::Build(args) => build::run(ctx, args),
         Command::Pull(args) => image::pull::run(ctx, args),
         Command::Push(args) => image::push::run(ctx, args),
         Command::Login(args) => login::login(args),

@@ -17,7 +17,7 @@ mod list;
 mod pull;
 mod push;
 mod remove;
-mod stream;
+pub(crate) mod stream;
 mod tag;
 
 use std::collections::BTreeMap;

@@ -1,0 +1,382 @@
+//! `POST /build` driven by `DOCKER_BUILDKIT=0 docker build` against a real `berth daemon`,
+//! its bad requests over raw HTTP, and the engine's RUN-step runner on its own.
+//!
+//! Needs the daemon binary (`BERTH_BIN`, or `target/debug/berth` from
+//! `cargo build -p berth`; it is also the shim) and the docker CLI; skips with a message
+//! without them.
+
+#![allow(clippy::unwrap_used)]
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use berth_build::executor::RunStep;
+use berth_engine::config::DaemonConfig;
+use berth_testkit::{busybox, find_program, run_with_timeout};
+
+fn berth_binary() -> Option<PathBuf> {
+    let berth = std::env::var_os("BERTH_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/debug/berth"));
+    if berth.is_file() {
+        Some(berth)
+    } else {
+        eprintln!(
+            "skipped: no berth binary at {} (cargo build -p berth)",
+            berth.display()
+        );
+        None
+    }
+}
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}{:06x}", rand::random::<u32>() & 0xff_ffff)
+}
+
+/// A `berth daemon` on temporary roots, with its own network instance.
+struct Daemon {
+    child: Child,
+    host: String,
+    socket: PathBuf,
+    docker: PathBuf,
+    instance: String,
+    dir: tempfile::TempDir,
+}
+
+impl Daemon {
+    fn start() -> Option<Daemon> {
+        let berth = berth_binary()?;
+        let Some(docker) = find_program("docker") else {
+            eprintln!("skipped: the docker CLI is not installed");
+            return None;
+        };
+        let dir = tempfile::Builder::new()
+            .prefix("berth-build-")
+            .tempdir()
+            .unwrap();
+        let exec_root = dir.path().join("e");
+        let socket = exec_root.join("s.sock");
+        let host = format!("unix://{}", socket.display());
+        let instance = unique("tb");
+        let log = std::fs::File::create(dir.path().join("daemon.log")).unwrap();
+        let child = Command::new(&berth)
+            .arg("daemon")
+            .arg("--data-root")
+            .arg(dir.path().join("d"))
+            .arg("--exec-root")
+            .arg(&exec_root)
+            .arg("-H")
+            .arg(&host)
+            .arg("--instance")
+            .arg(&instance)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let daemon = Daemon {
+            child,
+            host,
+            socket,
+            docker,
+            instance,
+            dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !daemon.docker(&["version"]).status.success() {
+            assert!(
+                Instant::now() < deadline,
+                "the daemon did not answer:\n{}",
+                daemon.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Some(daemon)
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("daemon.log")).unwrap_or_default()
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(&self.docker);
+        cmd.args(args)
+            .env("DOCKER_HOST", &self.host)
+            .env("DOCKER_BUILDKIT", "0")
+            .env("DOCKER_CONFIG", self.dir.path().join("docker-config"))
+            .env_remove("DOCKER_CONTEXT");
+        cmd
+    }
+
+    fn docker(&self, args: &[&str]) -> Output {
+        run_with_timeout(&mut self.command(args), Duration::from_secs(120))
+            .unwrap_or_else(|e| panic!("docker {}: {e}", args.join(" ")))
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.docker(args);
+        assert!(
+            out.status.success(),
+            "`docker {}` failed: {}{}\n{}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+            self.log()
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// A raw HTTP/1.1 request on the daemon's socket: (status, body).
+    fn http(&self, method: &str, target: &str, body: &[u8]) -> (u16, String) {
+        let mut stream = std::os::unix::net::UnixStream::connect(&self.socket).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .unwrap();
+        write!(
+            stream,
+            "{method} {target} HTTP/1.1\r\nHost: berth\r\nContent-Type: application/x-tar\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        )
+        .unwrap();
+        stream.write_all(body).unwrap();
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).unwrap();
+        let text = String::from_utf8_lossy(&answer).into_owned();
+        let status = text
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap();
+        let body = text
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap_or_default();
+        (status, body)
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let ids = self.docker(&["ps", "-aq"]);
+        for id in String::from_utf8_lossy(&ids.stdout).split_whitespace() {
+            self.docker(&["rm", "-f", "-v", id]);
+        }
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        if berth_testkit::wait_until(&mut self.child, deadline).is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        let _ = Command::new("ip")
+            .args(["link", "del", &format!("{}0", self.instance)])
+            .output();
+        let _ = berth_net::nat::Nft::new(&self.instance).delete_table();
+    }
+}
+
+/// A tar of `files` (name, content).
+fn tar_of(files: &[(&str, &str)]) -> Vec<u8> {
+    let mut builder = tar::Builder::new(Vec::new());
+    for (name, text) in files {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(text.len() as u64);
+        header.set_mode(0o644);
+        builder
+            .append_data(&mut header, name, text.as_bytes())
+            .unwrap();
+    }
+    builder.into_inner().unwrap()
+}
+
+/// The end-to-end build: needs the builder's executor.
+#[test]
+fn docker_build_then_run() {
+    let Some(d) = Daemon::start() else {
+        return;
+    };
+    let tar = busybox::rootfs_tar(d.dir.path());
+    d.ok(&["import", &tar.to_string_lossy(), "build-bb:latest"]);
+    let ctx = d.dir.path().join("ctx");
+    std::fs::create_dir(&ctx).unwrap();
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        "FROM build-bb\nRUN echo hi > /x\nCMD [\"cat\",\"/x\"]\n",
+    )
+    .unwrap();
+    let out = d.ok(&["build", "-t", "built:1", &ctx.to_string_lossy()]);
+    assert!(out.contains("Step 1/3 : FROM build-bb"), "{out}");
+    assert!(out.contains("Step 2/3 : RUN echo hi > /x"), "{out}");
+    assert!(out.contains("Successfully built "), "{out}");
+    assert!(out.contains("Successfully tagged built:1"), "{out}");
+    assert_eq!(d.ok(&["run", "--rm", "built:1"]), "hi\n");
+
+    // The same build again comes from the cache.
+    let again = d.ok(&["build", "-t", "built:2", &ctx.to_string_lossy()]);
+    assert!(again.contains(" ---> Using cache"), "{again}");
+
+    // A failed RUN: docker's message, its exit code, no step container left behind.
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        "FROM build-bb\nRUN echo doomed; exit 3\n",
+    )
+    .unwrap();
+    let out = d.docker(&["build", &ctx.to_string_lossy()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stdout}{stderr}");
+    assert!(stdout.contains("doomed"), "{stdout}");
+    assert!(
+        stderr.contains("The command '/bin/sh -c echo doomed; exit 3' returned a non-zero code: 3"),
+        "{stderr}"
+    );
+    assert_eq!(d.ok(&["ps", "-aq"]), "");
+    let steps = d.dir.path().join("e/build-steps");
+    assert!(
+        !steps.exists() || std::fs::read_dir(&steps).unwrap().next().is_none(),
+        "step bundles left in {}",
+        steps.display()
+    );
+}
+
+#[test]
+fn bad_build_requests() {
+    let Some(d) = Daemon::start() else {
+        return;
+    };
+    // A context without its Dockerfile, through the docker CLI (a tar on stdin).
+    let tar_path = d.dir.path().join("no-dockerfile.tar");
+    std::fs::write(&tar_path, tar_of(&[("README", "nothing to build\n")])).unwrap();
+    let mut cmd = d.command(&["build", "-"]);
+    cmd.stdin(std::fs::File::open(&tar_path).unwrap());
+    let out = run_with_timeout(&mut cmd, Duration::from_secs(60)).unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("Cannot locate specified Dockerfile: Dockerfile"),
+        "{stderr}"
+    );
+
+    let context = tar_of(&[("Dockerfile", "FROM scratch\n")]);
+    let (status, body) = d.http("POST", "/v1.45/build?buildargs=%7Bnot-json", &context);
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("buildargs"), "{body}");
+
+    let (status, body) = d.http("POST", "/build?dockerfile=Other.Dockerfile", &context);
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.contains("Cannot locate specified Dockerfile: Other.Dockerfile"),
+        "{body}"
+    );
+
+    let (status, body) = d.http("POST", "/build", &tar_of(&[("Dockerfile", "FRUM x\n")]));
+    assert_eq!(status, 400, "{body}");
+
+    let (status, body) = d.http("POST", "/build", b"not a tar at all, just bytes");
+    assert_eq!(status, 400, "{body}");
+
+    let (status, body) = d.http("POST", "/build/prune", b"");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"SpaceReclaimed\""), "{body}");
+
+    // Failed requests leave no unpacked contexts behind.
+    let work = d.dir.path().join("d/build-work");
+    assert!(
+        !work.exists() || std::fs::read_dir(&work).unwrap().next().is_none(),
+        "contexts left in {}",
+        work.display()
+    );
+}
+
+/// The runner alone, in-process: a RUN step's output, exit code, network, and clean-up.
+#[test]
+fn run_steps_as_transient_containers() {
+    let Some(berth) = berth_binary() else {
+        return;
+    };
+    let dir = tempfile::Builder::new()
+        .prefix("berth-steps-")
+        .tempdir()
+        .unwrap();
+    let instance = unique("ts");
+    let mut config = DaemonConfig::new(dir.path().join("d"), dir.path().join("e"));
+    config.shim_program = berth;
+    config.network_instance = instance.clone();
+    config.cgroup_parent = format!("/{instance}");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let engine = rt.block_on(berth_engine::daemon::start(config)).unwrap();
+    let rootfs = busybox::rootfs(dir.path());
+    let step = |network: &str, script: &str| RunStep {
+        rootfs: rootfs.clone(),
+        argv: vec!["/bin/sh".into(), "-c".into(), script.into()],
+        env: vec![
+            "PATH=/bin:/usr/bin:/sbin:/usr/sbin".into(),
+            "GREETING=hi".into(),
+        ],
+        user: String::new(),
+        working_dir: "/tmp".into(),
+        network: network.into(),
+        mounts: Vec::new(),
+    };
+    let run = |step: RunStep| {
+        rt.block_on(async {
+            let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+            let code = berth_engine::build_runner::run_step(&engine, step, tx)
+                .await
+                .unwrap();
+            let mut lines = Vec::new();
+            while let Some(line) = rx.recv().await {
+                lines.push(line);
+            }
+            (code, lines)
+        })
+    };
+
+    let (code, lines) = run(step(
+        "default",
+        "echo $GREETING; pwd; echo oops >&2; ip -4 addr show eth0 | grep -q inet && echo wired; \
+         grep -q \"$(hostname)\" /etc/hosts && echo named; printf tail; exit 3",
+    ));
+    assert_eq!(code, 3, "{lines:?}");
+    for expected in ["hi", "/tmp", "oops", "wired", "named", "tail"] {
+        assert!(
+            lines.iter().any(|l| l == expected),
+            "{expected} in {lines:?}"
+        );
+    }
+
+    let (code, lines) = run(step("none", "ip -4 addr show eth0 || echo isolated"));
+    assert_eq!(code, 0);
+    assert!(lines.iter().any(|l| l == "isolated"), "{lines:?}");
+
+    // Nothing stays: bundles, shims, runtime state, endpoints, cgroups.
+    let config = engine.config();
+    for dir in [
+        berth_engine::build_runner::steps_dir(&engine),
+        config.shims_dir(),
+        config.runtime_root(),
+    ] {
+        let left: Vec<_> = std::fs::read_dir(&dir)
+            .map(|d| d.flatten().map(|e| e.file_name()).collect())
+            .unwrap_or_default();
+        assert!(left.is_empty(), "{} holds {left:?}", dir.display());
+    }
+    let bridge = rt.block_on(engine.networks().network("bridge")).unwrap();
+    assert!(bridge.endpoints.is_empty(), "{:?}", bridge.endpoints);
+    let cgroup = Path::new("/sys/fs/cgroup").join(&instance);
+    let children: Vec<_> = std::fs::read_dir(&cgroup)
+        .map(|d| d.flatten().filter(|e| e.path().is_dir()).collect())
+        .unwrap_or_default();
+    assert!(children.is_empty(), "cgroups left: {children:?}");
+
+    rt.block_on(async {
+        let _ = engine.networks().remove_network(&bridge.id).await;
+    });
+    let _ = Command::new("ip")
+        .args(["link", "del", &bridge.bridge])
+        .output();
+    let _ = berth_net::nat::Nft::new(&instance).delete_table();
+    let _ = std::fs::remove_dir(&cgroup);
+}
