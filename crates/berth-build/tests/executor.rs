@@ -233,12 +233,13 @@ async fn add_local_tar_extracts() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn heredoc_copy_and_chown() {
     let env = env();
-    let dockerfile = "FROM busybox\nCOPY --chown=nobody:nogroup --chmod=755 <<EOF /usr/local/bin/hello\n#!/bin/sh\necho hello\nEOF\nRUN hello > /out\n";
+    let dockerfile = "FROM busybox\nRUN echo 'app:x:1234:1234::/:/bin/sh' >> /etc/passwd && echo 'appg:x:4321:' >> /etc/group\n\
+COPY --chown=app:appg --chmod=755 <<EOF /usr/local/bin/hello\n#!/bin/sh\necho hello\nEOF\nRUN hello > /out\n";
     let (result, _) = env.build(env.request(dockerfile)).await;
     let id = result.unwrap().image_id;
     assert_eq!(env.run_in(&id, "cat /out"), "hello\n");
     assert_eq!(
         env.run_in(&id, "stat -c '%u:%g %a' /usr/local/bin/hello"),
-        "65534:65534 755\n"
+        "1234:4321 755\n"
     );
 }

@@ -37,7 +37,17 @@ impl Builder {
             Some(image) => image,
             None => self.pull(name, platform).await?,
         };
-        self.read_base(&image)
+        let base = self.read_base(&image)?;
+        // An imported or loaded image may have no snapshots yet.
+        let images = self.images.clone();
+        let snapshots = self.snapshots.clone();
+        let layers = base.layers.clone();
+        tokio::task::spawn_blocking(move || {
+            super::layer::ensure_snapshots(&images, &snapshots, &layers)
+        })
+        .await
+        .map_err(|e| BuildError::Other(e.to_string()))??;
+        Ok(base)
     }
 
     async fn pull(&self, name: &str, platform: Option<&str>) -> Result<Image, BuildError> {

@@ -294,6 +294,14 @@ pub(crate) fn copy_source(
             source.abs.join(&rel)
         };
         let to = resolve_in_root(rootfs, &image_path);
+        if rel.is_empty() && meta.is_dir() {
+            // A directory source copies its contents: the destination directory is
+            // made (0755, owned like the files) when missing and left alone otherwise.
+            if !to.is_dir() {
+                mkdir_all(rootfs, &image_path, options.owner)?;
+            }
+            continue;
+        }
         copy_entry(&from, &to, &meta, options)?;
     }
     Ok(())
@@ -376,13 +384,14 @@ fn archive_reader(path: &Path) -> Option<Box<dyn Read>> {
         [0x28, 0xb5, 0x2f, 0xfd, ..] => Box::new(zstd::stream::read::Decoder::new(head).ok()?),
         _ => Box::new(head),
     };
-    // A tar's first header has `ustar` at 257 (or is an old v7 header with a valid sum).
-    let mut first = BufReader::new(decoded);
-    let block = first.fill_buf().ok()?;
-    if block.len() < 512 || &block[257..262] != b"ustar" {
+    // A tar's first header has `ustar` at offset 257.
+    let mut decoded = decoded;
+    let mut block = vec![0u8; 512];
+    decoded.read_exact(&mut block).ok()?;
+    if &block[257..262] != b"ustar" {
         return None;
     }
-    Some(Box::new(first))
+    Some(Box::new(std::io::Cursor::new(block).chain(decoded)))
 }
 
 /// ADD of a local file: extracts it into `dest` (a directory) when it is an archive.

@@ -231,10 +231,10 @@ impl BuildContext<'_> {
             Instruction::Run { .. } => {
                 let key = Cache::key(&state.cache_id, &[&text, &args]);
                 match self.lookup(&key, &state).await {
-                    Some(r) => (key, r),
+                    Some(r) => (key, (r, true)),
                     None => {
                         let r = self.run(index, &state, located, out, built).await?;
-                        (key, r)
+                        (key, (r, false))
                     }
                 }
             }
@@ -242,17 +242,17 @@ impl BuildContext<'_> {
                 let prepared = self.prepare_copy(index, &state, located, built).await?;
                 let key = Cache::key(&state.cache_id, &[&text, &args, &prepared.digest.to_string()]);
                 match self.lookup(&key, &state).await {
-                    Some(r) => (key, r),
+                    Some(r) => (key, (r, true)),
                     None => {
                         let r = self.copy(&state, located, prepared).await?;
-                        (key, r)
+                        (key, (r, false))
                     }
                 }
             }
             _ => {
                 let key = Cache::key(&state.cache_id, &[&text, &args]);
                 match self.lookup(&key, &state).await {
-                    Some(r) => (key, r),
+                    Some(r) => (key, (r, true)),
                     None => StepRecord {
                         layer: None,
                         history: History {
@@ -262,14 +262,14 @@ impl BuildContext<'_> {
                         },
                         config: out.config.clone(),
                     }
-                    .pipe(|r| (key, r)),
+                    .pipe(|r| (key, (r, false))),
                 }
             }
         };
-        let (key, mut record) = record;
+        let (key, (mut record, hit)) = record;
         // The config after a step is the evaluation's (a RUN or COPY changes no config).
         record.config = out.config.clone();
-        if !self.request.no_cache || self.cache.get(&key).is_none() {
+        if !hit {
             self.cache
                 .put(&key, &record)
                 .map_err(|e| BuildError::Other(format!("write the build cache: {e}")))?;
