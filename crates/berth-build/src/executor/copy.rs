@@ -168,7 +168,11 @@ pub(crate) fn digest(root: &SourceRoot, sources: &[Source]) -> Result<Digest, Bu
     for source in sources {
         h.update(format!("source {}\n", source.rel).as_bytes());
         for (rel, meta) in root.walk(source)? {
-            let path = source.abs.join(&rel);
+            let path = if rel.is_empty() {
+                source.abs.clone()
+            } else {
+                source.abs.join(&rel)
+            };
             h.update(format!("{rel}\0{:o}\0", meta.mode()).as_bytes());
             if meta.is_file() {
                 let mut file = fs::File::open(&path).map_err(|e| io_err("open", &path, e))?;
