@@ -1,6 +1,8 @@
 //! The executor end to end: real image store, overlays, layers, and RUN steps really run
 //! (chrooted) by the test's StepRunner.
 
+#![allow(clippy::unwrap_used)]
+
 #[path = "executor_common.rs"]
 mod common;
 
@@ -48,9 +50,19 @@ async fn run_env_workdir_cmd() {
     let result = result.unwrap();
     assert!(events.contains(&BuildEvent::Output("built".into())));
     let config = env.config("app:1");
-    assert_eq!(env.images.get("app:latest").unwrap().config_digest.to_string(), result.image_id);
+    assert_eq!(
+        env.images
+            .get("app:latest")
+            .unwrap()
+            .config_digest
+            .to_string(),
+        result.image_id
+    );
     assert_eq!(config["config"]["WorkingDir"], "/app");
-    assert_eq!(config["config"]["Cmd"], serde_json::json!(["cat", "out.txt"]));
+    assert_eq!(
+        config["config"]["Cmd"],
+        serde_json::json!(["cat", "out.txt"])
+    );
     assert!(config["config"]["Env"]
         .as_array()
         .unwrap()
@@ -80,7 +92,10 @@ FROM final AS other\nLABEL x=y\n";
     let (result, _) = env.build(request).await;
     let result = result.unwrap();
     let config = env.config(&result.image_id);
-    assert!(config["config"].get("Labels").is_none(), "the target is `final`, not `other`");
+    assert!(
+        config["config"].get("Labels").is_none(),
+        "the target is `final`, not `other`"
+    );
     let history = config["history"].as_array().unwrap();
     assert_eq!(history.len(), 2);
     // The version file is in the first layer of a scratch image.
@@ -101,7 +116,8 @@ FROM final AS other\nLABEL x=y\n";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn build_arg_reaches_run_but_not_the_image() {
     let env = env();
-    let mut request = env.request("FROM busybox\nARG NAME=default\nRUN echo \"name=$NAME\" > /name\n");
+    let mut request =
+        env.request("FROM busybox\nARG NAME=default\nRUN echo \"name=$NAME\" > /name\n");
     request.build_args = args(&[("NAME", "given"), ("UNUSED", "x")]);
     let (result, events) = env.build(request).await;
     let result = result.unwrap();
@@ -123,16 +139,20 @@ async fn dockerignore_excludes_files() {
     env.write("secret.key", "no");
     env.write("logs/a.log", "no");
     env.write(".dockerignore", "*.key\nlogs\n");
-    let (result, _) = env
-        .build(env.request("FROM busybox\nCOPY . /ctx/\n"))
-        .await;
+    let (result, _) = env.build(env.request("FROM busybox\nCOPY . /ctx/\n")).await;
     let id = result.unwrap().image_id;
-    assert_eq!(env.run_in(&id, "ls -A /ctx | sort | tr '\\n' ' '"), ".dockerignore keep.txt ");
+    assert_eq!(
+        env.run_in(&id, "ls -A /ctx | sort | tr '\\n' ' '"),
+        ".dockerignore keep.txt "
+    );
     let (result, _) = env
         .build(env.request("FROM busybox\nCOPY secret.key /\n"))
         .await;
     let err = result.unwrap_err().to_string();
-    assert!(err.contains("file not found in build context or excluded by .dockerignore"), "{err}");
+    assert!(
+        err.contains("file not found in build context or excluded by .dockerignore"),
+        "{err}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -143,7 +163,11 @@ async fn copy_outside_context_refused() {
         .await;
     let err = result.unwrap_err();
     assert!(matches!(err, BuildError::Source(_)), "{err:?}");
-    assert!(err.to_string().contains("forbidden path outside the build context"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("forbidden path outside the build context"),
+        "{err}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -227,7 +251,10 @@ async fn add_local_tar_extracts() {
         .build(env.request("FROM busybox\nADD pkg.tar.gz /opt/\nADD plain.txt /opt/\n"))
         .await;
     let id = result.unwrap().image_id;
-    assert_eq!(env.run_in(&id, "cat /opt/pkg/inside.txt /opt/plain.txt"), "inside\nplain\n");
+    assert_eq!(
+        env.run_in(&id, "cat /opt/pkg/inside.txt /opt/plain.txt"),
+        "inside\nplain\n"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

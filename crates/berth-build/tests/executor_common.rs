@@ -1,6 +1,6 @@
 //! Shared by the executor tests: a data root with busybox imported, a StepRunner that
 //! really runs a step (chroot into the step's rootfs), and a build helper.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -16,6 +16,7 @@ use berth_image::reference::Reference;
 use berth_image::store::ImageStore;
 use tokio::sync::mpsc;
 
+#[derive(Debug)]
 pub struct Env {
     pub dir: tempfile::TempDir,
     pub data_root: PathBuf,
@@ -165,6 +166,7 @@ fn chroot_command(root: &Path, cwd: &str, argv: &[&str], env: &[String]) -> Comm
 
 /// Runs a RUN step for real: a chroot into the step's rootfs (no namespaces: a test
 /// stand-in for the engine's container runner).
+#[derive(Debug)]
 pub struct Chroot;
 
 impl StepRunner for Chroot {
@@ -191,7 +193,10 @@ impl StepRunner for Chroot {
 }
 
 pub fn cache_hits(events: &[BuildEvent]) -> usize {
-    events.iter().filter(|e| **e == BuildEvent::CacheHit).count()
+    events
+        .iter()
+        .filter(|e| **e == BuildEvent::CacheHit)
+        .count()
 }
 
 pub fn args(pairs: &[(&str, &str)]) -> BTreeMap<String, Option<String>> {

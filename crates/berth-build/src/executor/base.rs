@@ -32,7 +32,11 @@ impl Builder {
         platform: Option<&str>,
         pull: bool,
     ) -> Result<BaseImage, BuildError> {
-        let found = if pull { None } else { self.images.get(name).ok() };
+        let found = if pull {
+            None
+        } else {
+            self.images.get(name).ok()
+        };
         let image = match found {
             Some(image) => image,
             None => self.pull(name, platform).await?,
@@ -98,7 +102,9 @@ impl Builder {
         let raw: Value = serde_json::from_slice(&bytes).map_err(|e| bad(&e))?;
         let diff_ids = berth_image::manifest::diff_ids(&image.config).map_err(|e| bad(&e))?;
         if diff_ids.len() != image.layers.len() {
-            return Err(bad(&"the manifest's layers and the config's diff ids differ"));
+            return Err(bad(
+                &"the manifest's layers and the config's diff ids differ",
+            ));
         }
         let mut layers = Vec::new();
         for (descriptor, diff_id) in image.layers.iter().zip(diff_ids) {

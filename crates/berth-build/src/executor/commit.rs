@@ -52,7 +52,10 @@ impl Builder {
                 Some("gzip") => MediaType::ImageLayerGzip,
                 _ => MediaType::ImageLayer,
             };
-            layers.push((Descriptor::new(media_type, layer.size, digest), layer.diff_id.clone()));
+            layers.push((
+                Descriptor::new(media_type, layer.size, digest),
+                layer.diff_id.clone(),
+            ));
         }
         let references = request
             .tags

@@ -36,7 +36,13 @@ pub(crate) fn from_docker(config: &Value, author: Option<&str>) -> ImageConfig {
             .map(|o| o.keys().cloned().collect())
             .unwrap_or_default()
     };
-    let text = |k: &str| config.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    let text = |k: &str| {
+        config
+            .get(k)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
     let healthcheck = config.get("Healthcheck").and_then(|h| {
         let test = strings(h.get("Test")?)?;
         if test.first().map(String::as_str) == Some("NONE") {
@@ -222,6 +228,9 @@ mod tests {
     #[test]
     fn dates_like_go() {
         assert_eq!(rfc3339(0, 0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(1_700_000_000, 500_000_000), "2023-11-14T22:13:20.5Z");
+        assert_eq!(
+            rfc3339(1_700_000_000, 500_000_000),
+            "2023-11-14T22:13:20.5Z"
+        );
     }
 }

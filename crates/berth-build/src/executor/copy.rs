@@ -109,8 +109,7 @@ impl SourceRoot {
     /// ("" is the source itself).
     pub fn walk(&self, source: &Source) -> Result<Vec<(String, fs::Metadata)>, BuildError> {
         let mut out = Vec::new();
-        let meta = fs::symlink_metadata(&source.abs)
-            .map_err(|e| io_err("stat", &source.abs, e))?;
+        let meta = fs::symlink_metadata(&source.abs).map_err(|e| io_err("stat", &source.abs, e))?;
         out.push((String::new(), meta.clone()));
         if meta.is_dir() {
             self.walk_dir(&source.abs, &source.rel, "", &mut out)?;
@@ -146,7 +145,9 @@ impl SourceRoot {
             let path = dir.join(&name);
             let meta = fs::symlink_metadata(&path).map_err(|e| io_err("stat", &path, e))?;
             let ignored = self.ignored(&full_rel);
-            if ignored && !(meta.is_dir() && self.ignore.as_ref().is_some_and(|i| i.has_exceptions())) {
+            if ignored
+                && !(meta.is_dir() && self.ignore.as_ref().is_some_and(|i| i.has_exceptions()))
+            {
                 continue;
             }
             if !ignored {
@@ -224,7 +225,13 @@ pub(crate) fn resolve_in_root(root: &Path, path: &str) -> PathBuf {
                 if target.starts_with('/') {
                     resolved.clear();
                 }
-                todo.extend(target.split('/').filter(|p| !p.is_empty()).rev().map(str::to_string));
+                todo.extend(
+                    target
+                        .split('/')
+                        .filter(|p| !p.is_empty())
+                        .rev()
+                        .map(str::to_string),
+                );
             }
             _ => resolved.push(part),
         }
@@ -311,7 +318,12 @@ pub(crate) fn copy_source(
     Ok(())
 }
 
-fn copy_entry(from: &Path, to: &Path, meta: &fs::Metadata, options: CopyOptions) -> Result<(), BuildError> {
+fn copy_entry(
+    from: &Path,
+    to: &Path,
+    meta: &fs::Metadata,
+    options: CopyOptions,
+) -> Result<(), BuildError> {
     let kind = meta.file_type();
     if kind.is_dir() {
         if !to.is_dir() {
@@ -334,7 +346,8 @@ fn copy_entry(from: &Path, to: &Path, meta: &fs::Metadata, options: CopyOptions)
             let target = fs::read_link(from).map_err(|e| io_err("readlink", from, e))?;
             std::os::unix::fs::symlink(&target, to).map_err(|e| io_err("symlink", to, e))?;
         } else if kind.is_file() {
-            fs::copy(from, to).map_err(|e| io_err(&format!("copy {} to", from.display()), to, e))?;
+            fs::copy(from, to)
+                .map_err(|e| io_err(&format!("copy {} to", from.display()), to, e))?;
         } else {
             // Devices, fifos and sockets: Docker copies them too, but a build context
             // hardly has any; skipping beats failing.
@@ -361,17 +374,25 @@ pub(crate) fn write_file(
     options: CopyOptions,
     mtime: Option<i64>,
 ) -> Result<(), BuildError> {
-    let parent = dest.trim_end_matches('/').rsplit_once('/').map_or("", |(p, _)| p);
+    let parent = dest
+        .trim_end_matches('/')
+        .rsplit_once('/')
+        .map_or("", |(p, _)| p);
     mkdir_all(rootfs, parent, options.owner)?;
     let to = resolve_in_root(rootfs, dest);
     if to.is_dir() {
-        return Err(BuildError::Other(format!("cannot overwrite directory {dest} with a file")));
+        return Err(BuildError::Other(format!(
+            "cannot overwrite directory {dest} with a file"
+        )));
     }
     let _ = fs::remove_file(&to);
     fs::write(&to, content).map_err(|e| io_err("write", &to, e))?;
     chown(&to, options.owner)?;
-    fs::set_permissions(&to, fs::Permissions::from_mode(options.chmod.unwrap_or(mode)))
-        .map_err(|e| io_err("chmod", &to, e))?;
+    fs::set_permissions(
+        &to,
+        fs::Permissions::from_mode(options.chmod.unwrap_or(mode)),
+    )
+    .map_err(|e| io_err("chmod", &to, e))?;
     if let Some(t) = mtime {
         filetime::set_file_mtime(&to, filetime::FileTime::from_unix_time(t, 0))
             .map_err(|e| io_err("set the mtime of", &to, e))?;

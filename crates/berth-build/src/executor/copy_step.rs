@@ -38,7 +38,7 @@ fn is_url(s: &str) -> bool {
 
 impl BuildContext<'_> {
     /// A read-only view of another stage's or an image's root filesystem.
-    pub(crate) async fn from_view(
+    pub(crate) async fn stage_or_image_view(
         &self,
         index: usize,
         from: &str,
@@ -89,7 +89,7 @@ impl BuildContext<'_> {
         };
         let (root, view) = match &copy.from {
             Some(from) => {
-                let view = self.from_view(index, from, built).await?;
+                let view = self.stage_or_image_view(index, from, built).await?;
                 (
                     SourceRoot {
                         root: view.root.clone(),
@@ -188,7 +188,11 @@ impl BuildContext<'_> {
         let rootfs = mounted.root.clone();
         let summary = summary(&prepared, &copy);
         let created_by = config::nop_comment(
-            &state.config.shell.clone().unwrap_or_else(config::default_shell),
+            &state
+                .config
+                .shell
+                .clone()
+                .unwrap_or_else(config::default_shell),
             &format!("{keyword} {summary} in {} ", copy.dest),
         );
         let PreparedCopy {
@@ -204,9 +208,10 @@ impl BuildContext<'_> {
                 None => (0, 0),
             };
             let chmod = match &copy.chmod {
-                Some(m) => Some(u32::from_str_radix(m, 8).map_err(|_| {
-                    BuildError::Source(format!("invalid chmod parameter: {m}"))
-                })?),
+                Some(m) => Some(
+                    u32::from_str_radix(m, 8)
+                        .map_err(|_| BuildError::Source(format!("invalid chmod parameter: {m}")))?,
+                ),
                 None => None,
             };
             let options = CopyOptions { owner, chmod };
@@ -215,7 +220,12 @@ impl BuildContext<'_> {
             for source in &sources {
                 if is_add && source.abs.is_file() {
                     let into = dest.trim_end_matches('/');
-                    if copy::extract_if_archive(&source.abs, &rootfs, if into.is_empty() { "/" } else { into }, owner)? {
+                    if copy::extract_if_archive(
+                        &source.abs,
+                        &rootfs,
+                        if into.is_empty() { "/" } else { into },
+                        owner,
+                    )? {
                         continue;
                     }
                 }
@@ -229,10 +239,24 @@ impl BuildContext<'_> {
                 }
             };
             for d in &downloads {
-                copy::write_file(&rootfs, &file_dest(&d.name), &d.content, 0o600, options, d.mtime)?;
+                copy::write_file(
+                    &rootfs,
+                    &file_dest(&d.name),
+                    &d.content,
+                    0o600,
+                    options,
+                    d.mtime,
+                )?;
             }
             for h in &copy.heredocs {
-                copy::write_file(&rootfs, &file_dest(&h.name), h.content.as_bytes(), 0o644, options, None)?;
+                copy::write_file(
+                    &rootfs,
+                    &file_dest(&h.name),
+                    h.content.as_bytes(),
+                    0o644,
+                    options,
+                    None,
+                )?;
             }
             Ok(())
         })
@@ -278,7 +302,8 @@ fn summary(prepared: &PreparedCopy, copy: &Copy) -> String {
 /// Downloads an ADD URL; Docker names the file after the URL's last path segment and
 /// gives it the `Last-Modified` time.
 async fn fetch(url: &str) -> Result<Download, BuildError> {
-    let fail = |e: &dyn std::fmt::Display| BuildError::Source(format!("ADD failed: fetch {url}: {e}"));
+    let fail =
+        |e: &dyn std::fmt::Display| BuildError::Source(format!("ADD failed: fetch {url}: {e}"));
     let _ = rustls::crypto::ring::default_provider().install_default();
     let response = reqwest::get(url).await.map_err(|e| fail(&e))?;
     if !response.status().is_success() {
@@ -304,4 +329,3 @@ async fn fetch(url: &str) -> Result<Download, BuildError> {
         mtime,
     })
 }
-

@@ -213,10 +213,7 @@ impl Builder {
             total += 1 + dockerfile.stages[i].instructions.len();
         }
         let ignore = read_dockerignore(&request.context)?;
-        let work = self
-            .data_root
-            .join("build-work")
-            .join(layer::rand_suffix());
+        let work = self.data_root.join("build-work").join(layer::rand_suffix());
         std::fs::create_dir_all(&work)
             .map_err(|e| BuildError::Other(format!("create {}: {e}", work.display())))?;
         let ctx = stage::BuildContext {
@@ -263,10 +260,9 @@ impl Builder {
         for wave in &plan.waves {
             // The stages of a wave depend only on earlier waves: they run together, and
             // all of them finish (and clean up) before an error is returned.
-            let results = futures_util::future::join_all(
-                wave.iter().map(|&i| ctx.build_stage(i, &built)),
-            )
-            .await;
+            let results =
+                futures_util::future::join_all(wave.iter().map(|&i| ctx.build_stage(i, &built)))
+                    .await;
             let mut done = Vec::new();
             for (&i, result) in wave.iter().zip(results) {
                 done.push((i, result?));

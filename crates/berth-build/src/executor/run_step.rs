@@ -36,7 +36,11 @@ impl BuildContext<'_> {
         else {
             return Err(BuildError::Other("not a RUN".into()));
         };
-        let shell = state.config.shell.clone().unwrap_or_else(config::default_shell);
+        let shell = state
+            .config
+            .shell
+            .clone()
+            .unwrap_or_else(config::default_shell);
         let (argv, shown) = match command {
             ShellOrExec::Shell(s) => {
                 // The shell reads the heredocs itself: the bodies follow the command line.
@@ -77,7 +81,11 @@ impl BuildContext<'_> {
         }
         let mut created_by = created_by.join(" ");
         if !history_args.is_empty() {
-            created_by = format!("|{} {} {created_by}", history_args.len(), history_args.join(" "));
+            created_by = format!(
+                "|{} {} {created_by}",
+                history_args.len(),
+                history_args.join(" ")
+            );
         }
 
         let mut mounted = Mounted::new(
@@ -115,7 +123,7 @@ impl BuildContext<'_> {
                     let root = match &m.from {
                         None => self.context.root.clone(),
                         Some(from) => {
-                            let view = self.from_view(index, from, built).await?;
+                            let view = self.stage_or_image_view(index, from, built).await?;
                             let root = view.root.clone();
                             views.push(view);
                             root

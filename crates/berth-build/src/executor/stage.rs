@@ -100,7 +100,11 @@ impl BuildContext<'_> {
         built: &HashMap<usize, Built>,
     ) -> Result<Built, BuildError> {
         let stage = &self.dockerfile.stages[index];
-        let evaluator = Evaluator::new(self.dockerfile, self.build_args.clone(), Platforms::default());
+        let evaluator = Evaluator::new(
+            self.dockerfile,
+            self.build_args.clone(),
+            Platforms::default(),
+        );
         let from = evaluator.expand_from(index)?;
         let mut number = self.first_step.get(&index).copied().unwrap_or(1);
         let from_text = match &stage.name {
@@ -114,7 +118,8 @@ impl BuildContext<'_> {
         })
         .await;
         let (mut state, triggers) = self.start(index, &from, built).await?;
-        self.emit(BuildEvent::StepResult(short(&state.cache_id))).await;
+        self.emit(BuildEvent::StepResult(short(&state.cache_id)))
+            .await;
         let mut instructions: Vec<Located> = Vec::new();
         if !triggers.is_empty() {
             self.emit(BuildEvent::Output(format!(
@@ -145,7 +150,8 @@ impl BuildContext<'_> {
                 .cloned()
                 .ok_or_else(|| BuildError::Other("an instruction was not evaluated".into()))?;
             state = self.step(index, state, &expanded, &out, built).await?;
-            self.emit(BuildEvent::StepResult(short(&state.cache_id))).await;
+            self.emit(BuildEvent::StepResult(short(&state.cache_id)))
+                .await;
         }
         Ok(state)
     }
@@ -159,7 +165,10 @@ impl BuildContext<'_> {
         built: &HashMap<usize, Built>,
     ) -> Result<(Built, Vec<Located>), BuildError> {
         let stage = &self.dockerfile.stages[index];
-        let platform = stage.platform.as_deref().or(self.request.platform.as_deref());
+        let platform = stage
+            .platform
+            .as_deref()
+            .or(self.request.platform.as_deref());
         let host = berth_image::manifest::Platform::host();
         let default_platform = (host.os.clone(), host.architecture.clone(), None);
         let mut state = match self.dockerfile.resolve_base(index, from) {
@@ -224,9 +233,15 @@ impl BuildContext<'_> {
         built: &HashMap<usize, Built>,
     ) -> Result<Built, BuildError> {
         let instruction = &located.instruction;
-        let text = serde_json::to_string(instruction).map_err(|e| BuildError::Other(e.to_string()))?;
-        let args = serde_json::to_string(&out.args).map_err(|e| BuildError::Other(e.to_string()))?;
-        let shell = state.config.shell.clone().unwrap_or_else(config::default_shell);
+        let text =
+            serde_json::to_string(instruction).map_err(|e| BuildError::Other(e.to_string()))?;
+        let args =
+            serde_json::to_string(&out.args).map_err(|e| BuildError::Other(e.to_string()))?;
+        let shell = state
+            .config
+            .shell
+            .clone()
+            .unwrap_or_else(config::default_shell);
         let record = match instruction {
             Instruction::Run { .. } => {
                 let key = Cache::key(&state.cache_id, &[&text, &args]);
@@ -240,7 +255,10 @@ impl BuildContext<'_> {
             }
             Instruction::Copy(_) | Instruction::Add(_) => {
                 let prepared = self.prepare_copy(index, &state, located, built).await?;
-                let key = Cache::key(&state.cache_id, &[&text, &args, &prepared.digest.to_string()]);
+                let key = Cache::key(
+                    &state.cache_id,
+                    &[&text, &args, &prepared.digest.to_string()],
+                );
                 match self.lookup(&key, &state).await {
                     Some(r) => (key, (r, true)),
                     None => {
@@ -311,7 +329,8 @@ impl BuildContext<'_> {
 
     /// A fresh work directory for one step.
     pub fn step_dir(&self, what: &str) -> PathBuf {
-        self.work.join(format!("{what}-{}", super::layer::rand_suffix()))
+        self.work
+            .join(format!("{what}-{}", super::layer::rand_suffix()))
     }
 }
 
@@ -352,7 +371,10 @@ fn metadata_created_by(shell: &[String], inst: &Instruction, after: &ImageConfig
         Instruction::User(u) => format!("USER {u}"),
         Instruction::Expose(p) => format!("EXPOSE {}", p.join(" ")),
         Instruction::Volume(v) => format!("VOLUME {}", config::go_quoted(v)),
-        Instruction::Cmd(_) => format!("CMD {}", config::go_quoted(after.cmd.as_deref().unwrap_or(&[]))),
+        Instruction::Cmd(_) => format!(
+            "CMD {}",
+            config::go_quoted(after.cmd.as_deref().unwrap_or(&[]))
+        ),
         Instruction::Entrypoint(_) => format!(
             "ENTRYPOINT {}",
             config::go_quoted(after.entrypoint.as_deref().unwrap_or(&[]))
