@@ -15,7 +15,18 @@
 //! it copies, not their mtimes; the build args it sees) match an earlier step's. The cache
 //! lives under `<data_root>/build-cache/` and survives daemon restarts.
 
-use std::collections::BTreeMap;
+mod base;
+mod cache;
+mod commit;
+mod config;
+mod copy;
+mod copy_step;
+mod layer;
+mod pattern;
+mod run_step;
+mod stage;
+
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
@@ -180,10 +191,98 @@ impl Builder {
         runner: &dyn StepRunner,
         events: mpsc::Sender<BuildEvent>,
     ) -> Result<BuildResult, BuildError> {
-        let _ = (&self.images, &self.snapshots, &self.data_root);
-        let _ = (request, runner, events);
-        Err(BuildError::Other(
-            "the builder's executor is not written yet".into(),
-        ))
+        let dockerfile = crate::parse(&request.dockerfile)?;
+        let build_args: Vec<(String, String)> = request
+            .build_args
+            .iter()
+            .filter_map(|(k, v)| v.clone().map(|v| (k.clone(), v)))
+            .collect();
+        let evaluator = crate::args::Evaluator::new(
+            &dockerfile,
+            build_args.clone(),
+            crate::args::Platforms::default(),
+        );
+        let scope = evaluator.global_scope()?;
+        let lexer = crate::substitution::Lexer::new(dockerfile.directives.escape);
+        let expand = |_: usize, s: &str| lexer.process_word(s, &scope).unwrap_or_default();
+        let plan = dockerfile.plan(request.target.as_deref(), &expand)?;
+        let mut first_step = HashMap::new();
+        let mut total = 0;
+        for &i in &plan.order {
+            first_step.insert(i, total + 1);
+            total += 1 + dockerfile.stages[i].instructions.len();
+        }
+        let ignore = read_dockerignore(&request.context)?;
+        let work = self.data_root.join("build-work").join(layer::rand_suffix());
+        std::fs::create_dir_all(&work)
+            .map_err(|e| BuildError::Other(format!("create {}: {e}", work.display())))?;
+        let ctx = stage::BuildContext {
+            builder: self,
+            request: &request,
+            runner,
+            events: events.clone(),
+            dockerfile: &dockerfile,
+            build_args,
+            context: copy::SourceRoot {
+                root: request.context.clone(),
+                ignore,
+            },
+            work: work.clone(),
+            cache: cache::Cache::new(&self.data_root),
+            first_step,
+            total,
+        };
+        let result = self.build_plan(&ctx, &plan).await;
+        // Every mount was dropped with its step; what is left is empty directories.
+        let _ = std::fs::remove_dir_all(&work);
+        let built = result?;
+        let unused = evaluator.unused_build_args(&plan.order);
+        if !unused.is_empty() {
+            let _ = events
+                .send(BuildEvent::Warning(format!(
+                    "[Warning] One or more build-args [{}] were not consumed",
+                    unused.join(" ")
+                )))
+                .await;
+        }
+        let target = built
+            .get(&plan.target)
+            .ok_or_else(|| BuildError::Other("the target stage was not built".into()))?;
+        self.commit(&request, target)
+    }
+
+    async fn build_plan(
+        &self,
+        ctx: &stage::BuildContext<'_>,
+        plan: &crate::BuildPlan,
+    ) -> Result<HashMap<usize, stage::Built>, BuildError> {
+        let mut built: HashMap<usize, stage::Built> = HashMap::new();
+        for wave in &plan.waves {
+            // The stages of a wave depend only on earlier waves: they run together, and
+            // all of them finish (and clean up) before an error is returned.
+            let results =
+                futures_util::future::join_all(wave.iter().map(|&i| ctx.build_stage(i, &built)))
+                    .await;
+            let mut done = Vec::new();
+            for (&i, result) in wave.iter().zip(results) {
+                done.push((i, result?));
+            }
+            built.extend(done);
+        }
+        Ok(built)
+    }
+}
+
+/// The context's `.dockerignore`, if any.
+fn read_dockerignore(
+    context: &std::path::Path,
+) -> Result<Option<crate::dockerignore::DockerIgnore>, BuildError> {
+    let path = context.join(".dockerignore");
+    match std::fs::read_to_string(&path) {
+        Ok(text) => crate::dockerignore::DockerIgnore::parse(&text)
+            .map(Some)
+            .map_err(|e| BuildError::Other(format!("{}: {e}", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(BuildError::Other(format!("read {}: {e}", path.display()))),
     }
 }

@@ -36,6 +36,42 @@ impl ImageStore {
         config
             .rootfs_mut()
             .set_diff_ids(layers.iter().map(|(_, d)| d.to_string()).collect());
+        let value = serde_json::to_value(&config).map_err(|source| StoreError::Config {
+            digest: Digest::sha256_of(b""),
+            source: manifest::ConfigError::Json(source),
+        })?;
+        self.commit_image_json(value, layers, reference)
+    }
+
+    /// [`ImageStore::commit_image`] for a config given as JSON, so that fields the OCI
+    /// types do not know (Docker's `Healthcheck`, `OnBuild`, `Shell`...) are kept: the
+    /// builder's configs have them. `rootfs` is set from the layers' diff ids.
+    pub fn commit_image_json(
+        &self,
+        mut config: serde_json::Value,
+        layers: Vec<(Descriptor, Digest)>,
+        reference: Option<&Reference>,
+    ) -> Result<super::Image> {
+        let invalid = |digest: &Digest, source: ManifestError| StoreError::Manifest {
+            digest: digest.clone(),
+            source,
+        };
+        for (layer, _) in &layers {
+            let digest = manifest::descriptor_digest(layer)
+                .map_err(|e| invalid(&Digest::sha256_of(b""), e))?;
+            if self.content.size(&digest) != Some(layer.size()) {
+                return Err(StoreError::MissingBlob(digest));
+            }
+        }
+        if let Some(object) = config.as_object_mut() {
+            object.insert(
+                "rootfs".to_string(),
+                serde_json::json!({
+                    "type": "layers",
+                    "diff_ids": layers.iter().map(|(_, d)| d.to_string()).collect::<Vec<_>>(),
+                }),
+            );
+        }
         let config_bytes =
             manifest::canonical_json(&config).map_err(|source| StoreError::Config {
                 digest: Digest::sha256_of(b""),

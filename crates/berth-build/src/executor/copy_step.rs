@@ -1,0 +1,331 @@
+//! The COPY and ADD steps: sources and their digest first (the cache key needs it), then,
+//! on a miss, the copy onto a writable overlay whose upper directory becomes the layer.
+
+use std::collections::HashMap;
+
+use berth_image::digest::{Digest, Hasher};
+
+use super::cache::StepRecord;
+use super::config::{self, History};
+use super::copy::{self, CopyOptions, Source, SourceRoot};
+use super::layer::Mounted;
+use super::stage::{BuildContext, Built};
+use super::BuildError;
+use crate::instructions::{Copy, Instruction, Located};
+use crate::StageBase;
+
+/// A download of ADD.
+#[derive(Debug)]
+pub(crate) struct Download {
+    pub name: String,
+    pub content: Vec<u8>,
+    pub mtime: Option<i64>,
+}
+
+/// What a COPY/ADD will copy, found before the cache lookup.
+pub(crate) struct PreparedCopy {
+    pub root: SourceRoot,
+    pub sources: Vec<Source>,
+    pub downloads: Vec<Download>,
+    pub digest: Digest,
+    /// Keeps a `--from` view mounted until the copy is done.
+    pub _view: Option<Mounted>,
+}
+
+fn is_url(s: &str) -> bool {
+    s.starts_with("http://") || s.starts_with("https://")
+}
+
+impl BuildContext<'_> {
+    /// A read-only view of another stage's or an image's root filesystem.
+    pub(crate) async fn stage_or_image_view(
+        &self,
+        index: usize,
+        from: &str,
+        built: &HashMap<usize, Built>,
+    ) -> Result<Mounted, BuildError> {
+        let stage = match from.parse::<usize>() {
+            Ok(n) => Some(n),
+            Err(_) => self.dockerfile.stage_by_name(from).map(|s| s.index),
+        }
+        .filter(|&n| n < index);
+        let layers = match stage {
+            Some(n) => built
+                .get(&n)
+                .map(|b| b.layers.clone())
+                .ok_or_else(|| BuildError::Other(format!("stage {from} was not built")))?,
+            None => match self.dockerfile.resolve_base(index, from) {
+                StageBase::Scratch => Vec::new(),
+                _ => {
+                    self.builder
+                        .base_image(from, self.request.platform.as_deref(), false)
+                        .await?
+                        .layers
+                }
+            },
+        };
+        let images = self.builder.images.clone();
+        let snapshots = self.builder.snapshots.clone();
+        let dir = self.step_dir("from");
+        tokio::task::spawn_blocking(move || {
+            super::layer::ensure_snapshots(&images, &snapshots, &layers)?;
+            Mounted::new(&snapshots, &layers, dir, false)
+        })
+        .await
+        .map_err(|e| BuildError::Other(e.to_string()))?
+    }
+
+    pub(crate) async fn prepare_copy(
+        &self,
+        index: usize,
+        _state: &Built,
+        located: &Located,
+        built: &HashMap<usize, Built>,
+    ) -> Result<PreparedCopy, BuildError> {
+        let (copy, is_add) = match &located.instruction {
+            Instruction::Copy(c) => (c, false),
+            Instruction::Add(a) => (&a.copy, true),
+            _ => return Err(BuildError::Other("not a COPY".into())),
+        };
+        let (root, view) = match &copy.from {
+            Some(from) => {
+                let view = self.stage_or_image_view(index, from, built).await?;
+                (
+                    SourceRoot {
+                        root: view.root.clone(),
+                        ignore: None,
+                    },
+                    Some(view),
+                )
+            }
+            None => (self.context.clone(), None),
+        };
+        let mut downloads = Vec::new();
+        let mut specs = Vec::new();
+        for s in &copy.sources {
+            if is_url(s) && is_add {
+                downloads.push(fetch(s).await?);
+            } else {
+                specs.push(s.clone());
+            }
+        }
+        let found = {
+            let root = root.clone();
+            tokio::task::spawn_blocking(move || -> Result<_, BuildError> {
+                let mut sources = Vec::new();
+                for spec in &specs {
+                    sources.extend(root.resolve(spec)?);
+                }
+                let digest = copy::digest(&root, &sources)?;
+                Ok((sources, digest))
+            })
+            .await
+            .map_err(|e| BuildError::Other(e.to_string()))?
+        };
+        let (sources, files_digest) = found.map_err(|e| match e {
+            BuildError::Source(m) => BuildError::Source(format!(
+                "{} failed: {m}",
+                if is_add { "ADD" } else { "COPY" }
+            )),
+            other => other,
+        })?;
+        let mut h = Hasher::new();
+        h.update(files_digest.to_string().as_bytes());
+        for d in &downloads {
+            h.update(format!("\n{}:{:?}:", d.name, d.mtime).as_bytes());
+            h.update(&d.content);
+        }
+        Ok(PreparedCopy {
+            root,
+            sources,
+            downloads,
+            digest: h.finish(),
+            _view: view,
+        })
+    }
+
+    pub(crate) async fn copy(
+        &self,
+        state: &Built,
+        located: &Located,
+        prepared: PreparedCopy,
+    ) -> Result<StepRecord, BuildError> {
+        let (copy, is_add) = match &located.instruction {
+            Instruction::Copy(c) => (c.clone(), false),
+            Instruction::Add(a) => (a.copy.clone(), true),
+            _ => return Err(BuildError::Other("not a COPY".into())),
+        };
+        let count = prepared.sources.len() + prepared.downloads.len() + copy.heredocs.len();
+        let workdir = if state.config.working_dir.is_empty() {
+            "/".to_string()
+        } else {
+            state.config.working_dir.clone()
+        };
+        let dest = if copy.dest.starts_with('/') {
+            copy.dest.clone()
+        } else {
+            // A relative destination is relative to WORKDIR; its trailing slash counts.
+            let joined = crate::args::join_workdir(&workdir, &copy.dest);
+            if copy.dest.ends_with('/') || copy.dest == "." {
+                format!("{}/", joined.trim_end_matches('/'))
+            } else {
+                joined
+            }
+        };
+        let dest_is_dir_syntax = dest.ends_with('/') || copy::is_root_like(&dest);
+        let keyword = if is_add { "ADD" } else { "COPY" };
+        if count > 1 && !dest_is_dir_syntax {
+            return Err(BuildError::Source(format!(
+                "When using {keyword} with more than one source file, the destination must be a directory and end with a /"
+            )));
+        }
+        let mut mounted = Mounted::new(
+            &self.builder.snapshots,
+            &state.layers,
+            self.step_dir("copy"),
+            true,
+        )?;
+        let rootfs = mounted.root.clone();
+        let summary = summary(&prepared, &copy);
+        let created_by = config::nop_comment(
+            &state
+                .config
+                .shell
+                .clone()
+                .unwrap_or_else(config::default_shell),
+            &format!("{keyword} {summary} in {} ", copy.dest),
+        );
+        let PreparedCopy {
+            root,
+            sources,
+            downloads,
+            _view,
+            ..
+        } = prepared;
+        let result = tokio::task::spawn_blocking(move || -> Result<(), BuildError> {
+            let owner = match &copy.chown {
+                Some(spec) => copy::resolve_chown(&rootfs, spec)?,
+                None => (0, 0),
+            };
+            let chmod = match &copy.chmod {
+                Some(m) => Some(
+                    u32::from_str_radix(m, 8)
+                        .map_err(|_| BuildError::Source(format!("invalid chmod parameter: {m}")))?,
+                ),
+                None => None,
+            };
+            let options = CopyOptions { owner, chmod };
+            let existing_dir = copy::resolve_in_root(&rootfs, &dest).is_dir();
+            let dest_is_dir = dest_is_dir_syntax || existing_dir;
+            for source in &sources {
+                if is_add && source.abs.is_file() {
+                    let into = dest.trim_end_matches('/');
+                    if copy::extract_if_archive(
+                        &source.abs,
+                        &rootfs,
+                        if into.is_empty() { "/" } else { into },
+                        owner,
+                    )? {
+                        continue;
+                    }
+                }
+                copy::copy_source(&root, source, &rootfs, &dest, dest_is_dir, options)?;
+            }
+            let file_dest = |name: &str| {
+                if dest_is_dir {
+                    format!("{}/{name}", dest.trim_end_matches('/'))
+                } else {
+                    dest.clone()
+                }
+            };
+            for d in &downloads {
+                copy::write_file(
+                    &rootfs,
+                    &file_dest(&d.name),
+                    &d.content,
+                    0o600,
+                    options,
+                    d.mtime,
+                )?;
+            }
+            for h in &copy.heredocs {
+                copy::write_file(
+                    &rootfs,
+                    &file_dest(&h.name),
+                    h.content.as_bytes(),
+                    0o644,
+                    options,
+                    None,
+                )?;
+            }
+            Ok(())
+        })
+        .await
+        .map_err(|e| BuildError::Other(e.to_string()))?;
+        drop(_view);
+        result?;
+        mounted.unmount()?;
+        let images = self.builder.images.clone();
+        let snapshots = self.builder.snapshots.clone();
+        let parents = state.layers.clone();
+        let epoch = self.request.source_date_epoch;
+        let layer = tokio::task::spawn_blocking(move || {
+            mounted.commit(&images, &snapshots, &parents, epoch)
+        })
+        .await
+        .map_err(|e| BuildError::Other(e.to_string()))??;
+        Ok(StepRecord {
+            layer: Some(layer),
+            history: History {
+                created: config::created_now(self.request.source_date_epoch),
+                created_by,
+                empty_layer: false,
+            },
+            config: state.config.clone(),
+        })
+    }
+}
+
+/// Docker's `file:<sha>`, `dir:<sha>` or `multi:<sha>` source summary.
+fn summary(prepared: &PreparedCopy, copy: &Copy) -> String {
+    let count = prepared.sources.len() + prepared.downloads.len() + copy.heredocs.len();
+    let kind = if count > 1 {
+        "multi"
+    } else if prepared.sources.first().is_some_and(|s| s.abs.is_dir()) {
+        "dir"
+    } else {
+        "file"
+    };
+    format!("{kind}:{}", prepared.digest.hex())
+}
+
+/// Downloads an ADD URL; Docker names the file after the URL's last path segment and
+/// gives it the `Last-Modified` time.
+async fn fetch(url: &str) -> Result<Download, BuildError> {
+    let fail =
+        |e: &dyn std::fmt::Display| BuildError::Source(format!("ADD failed: fetch {url}: {e}"));
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let response = reqwest::get(url).await.map_err(|e| fail(&e))?;
+    if !response.status().is_success() {
+        return Err(fail(&format!("status {}", response.status())));
+    }
+    let mtime = response
+        .headers()
+        .get(reqwest::header::LAST_MODIFIED)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| httpdate::parse_http_date(v).ok())
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_secs() as i64);
+    let path = response.url().path().to_string();
+    let name = path
+        .rsplit('/')
+        .find(|s| !s.is_empty())
+        .unwrap_or("__unnamed__")
+        .to_string();
+    let content = response.bytes().await.map_err(|e| fail(&e))?.to_vec();
+    Ok(Download {
+        name,
+        content,
+        mtime,
+    })
+}

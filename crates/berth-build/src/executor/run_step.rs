@@ -1,0 +1,204 @@
+//! RUN: the command (shell form wrapped in SHELL, heredocs handed to the shell), its
+//! environment (the config's Env plus the build args in scope, which are not persisted),
+//! its mounts, run by the [`StepRunner`](super::StepRunner) on a writable overlay; the
+//! upper directory becomes the step's layer.
+
+use std::collections::HashMap;
+use std::fs;
+
+use tokio::sync::mpsc;
+
+use super::cache::{Cache, StepRecord};
+use super::config::{self, History};
+use super::copy::{self, resolve_in_root};
+use super::layer::Mounted;
+use super::stage::{BuildContext, Built};
+use super::{BuildError, BuildEvent, RunMount, RunStep};
+use crate::args::{StageOutput, PREDEFINED_ARGS};
+use crate::instructions::{Instruction, Located, MountType, Network, ShellOrExec};
+
+impl BuildContext<'_> {
+    pub(crate) async fn run(
+        &self,
+        index: usize,
+        state: &Built,
+        located: &Located,
+        out: &StageOutput,
+        built: &HashMap<usize, Built>,
+    ) -> Result<StepRecord, BuildError> {
+        let Instruction::Run {
+            command,
+            mounts,
+            network,
+            heredocs,
+            ..
+        } = &located.instruction
+        else {
+            return Err(BuildError::Other("not a RUN".into()));
+        };
+        let shell = state
+            .config
+            .shell
+            .clone()
+            .unwrap_or_else(config::default_shell);
+        let (argv, shown) = match command {
+            ShellOrExec::Shell(s) => {
+                // The shell reads the heredocs itself: the bodies follow the command line.
+                let mut script = s.clone();
+                for h in heredocs {
+                    script.push('\n');
+                    script.push_str(&h.content);
+                    script.push_str(&h.name);
+                }
+                let mut argv = shell.clone();
+                argv.push(script);
+                (argv, s.clone())
+            }
+            ShellOrExec::Exec(v) => (v.clone(), v.join(" ")),
+        };
+        // Build args reach RUN as environment variables unless ENV has the name.
+        let visible: Vec<(String, String)> = out
+            .args
+            .iter()
+            .filter(|(k, _)| state.config.env_value(k).is_none())
+            .cloned()
+            .collect();
+        let mut env = state.config.env.clone();
+        env.extend(visible.iter().map(|(k, v)| format!("{k}={v}")));
+        if !env.iter().any(|e| e.starts_with("PATH=")) {
+            env.push("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into());
+        }
+        let mut history_args: Vec<String> = visible
+            .iter()
+            .filter(|(k, _)| !PREDEFINED_ARGS.contains(&k.as_str()))
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        history_args.sort();
+        let mut created_by = argv.clone();
+        if let ShellOrExec::Shell(s) = command {
+            created_by = shell.clone();
+            created_by.push(s.clone());
+        }
+        let mut created_by = created_by.join(" ");
+        if !history_args.is_empty() {
+            created_by = format!(
+                "|{} {} {created_by}",
+                history_args.len(),
+                history_args.join(" ")
+            );
+        }
+
+        let mut mounted = Mounted::new(
+            &self.builder.snapshots,
+            &state.layers,
+            self.step_dir("run"),
+            true,
+        )?;
+        let working_dir = if state.config.working_dir.is_empty() {
+            "/".to_string()
+        } else {
+            state.config.working_dir.clone()
+        };
+        let wd = resolve_in_root(&mounted.root, &working_dir);
+        fs::create_dir_all(&wd)
+            .map_err(|e| BuildError::Other(format!("create {working_dir}: {e}")))?;
+        let mut run_mounts = Vec::new();
+        let mut views = Vec::new();
+        for m in mounts {
+            let target = m.target.clone().unwrap_or_default();
+            match m.kind {
+                MountType::Cache => {
+                    let id = m.id.clone().unwrap_or_else(|| target.clone());
+                    let dir = Cache::mount_dir(&self.builder.data_root, &id);
+                    fs::create_dir_all(&dir)
+                        .map_err(|e| BuildError::Other(format!("create {}: {e}", dir.display())))?;
+                    run_mounts.push(RunMount {
+                        source: dir,
+                        target,
+                        read_only: m.readonly.unwrap_or(false),
+                    });
+                }
+                MountType::Bind => {
+                    let source = m.source.clone().unwrap_or_else(|| "/".into());
+                    let root = match &m.from {
+                        None => self.context.root.clone(),
+                        Some(from) => {
+                            let view = self.stage_or_image_view(index, from, built).await?;
+                            let root = view.root.clone();
+                            views.push(view);
+                            root
+                        }
+                    };
+                    let rel = copy::clean(&source).ok_or_else(|| {
+                        BuildError::Source(format!(
+                            "forbidden path outside the build context: {source} ()"
+                        ))
+                    })?;
+                    run_mounts.push(RunMount {
+                        source: resolve_in_root(&root, &rel.join("/")),
+                        target,
+                        read_only: m.readonly.unwrap_or(true),
+                    });
+                }
+                other => {
+                    return Err(BuildError::Other(format!(
+                        "RUN --mount type {other:?} is not supported by this builder"
+                    )))
+                }
+            }
+        }
+        let network = match network {
+            Some(Network::None) => "none".to_string(),
+            Some(Network::Host) => "host".to_string(),
+            _ if self.request.network.is_empty() => "default".to_string(),
+            _ => self.request.network.clone(),
+        };
+        let step = RunStep {
+            rootfs: mounted.root.clone(),
+            argv,
+            env,
+            user: state.config.user.clone(),
+            working_dir,
+            network,
+            mounts: run_mounts,
+        };
+        let (tx, mut rx) = mpsc::channel::<String>(64);
+        let events = self.events.clone();
+        let forward = async move {
+            while let Some(line) = rx.recv().await {
+                let _ = events.send(BuildEvent::Output(line)).await;
+            }
+        };
+        let (code, ()) = tokio::join!(self.runner.run(step, tx), forward);
+        drop(views);
+        let code = code?;
+        if code != 0 {
+            return Err(BuildError::RunFailed {
+                command: match command {
+                    ShellOrExec::Shell(_) => format!("{} {shown}", shell.join(" ")),
+                    ShellOrExec::Exec(_) => shown,
+                },
+                code,
+            });
+        }
+        mounted.unmount()?;
+        let images = self.builder.images.clone();
+        let snapshots = self.builder.snapshots.clone();
+        let parents = state.layers.clone();
+        let epoch = self.request.source_date_epoch;
+        let layer = tokio::task::spawn_blocking(move || {
+            mounted.commit(&images, &snapshots, &parents, epoch)
+        })
+        .await
+        .map_err(|e| BuildError::Other(e.to_string()))??;
+        Ok(StepRecord {
+            layer: Some(layer),
+            history: History {
+                created: config::created_now(self.request.source_date_epoch),
+                created_by,
+                empty_layer: false,
+            },
+            config: state.config.clone(),
+        })
+    }
+}

@@ -1,0 +1,409 @@
+//! One stage: its base, then its instructions in order, each taken from the cache or run
+//! (metadata instructions change the config; COPY/ADD and RUN make a layer).
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use berth_image::digest::Digest;
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+
+use super::cache::{Cache, LayerRef, StepRecord};
+use super::config::{self, History};
+use super::copy::SourceRoot;
+use super::{BuildError, BuildEvent, BuildRequest, Builder, StepRunner};
+use crate::args::{Evaluator, ImageConfig, Platforms, StageOutput};
+use crate::instructions::{Instruction, Located};
+use crate::{Dockerfile, Stage, StageBase};
+
+/// A built stage: what the next stage, a `COPY --from` or the commit needs.
+#[derive(Debug, Clone)]
+pub(crate) struct Built {
+    pub layers: Vec<LayerRef>,
+    /// History entries as JSON (a base image's may carry more fields than ours).
+    pub history: Vec<Value>,
+    pub config: ImageConfig,
+    /// The config document's other top-level fields (`architecture`, `os`...).
+    pub platform: (String, String, Option<String>),
+    pub cache_id: Digest,
+}
+
+/// What every stage of one build shares.
+pub(crate) struct BuildContext<'a> {
+    pub builder: &'a Builder,
+    pub request: &'a BuildRequest,
+    pub runner: &'a dyn StepRunner,
+    pub events: mpsc::Sender<BuildEvent>,
+    pub dockerfile: &'a Dockerfile,
+    pub build_args: Vec<(String, String)>,
+    pub context: SourceRoot,
+    pub work: PathBuf,
+    pub cache: Cache,
+    /// The number of the first step of each planned stage.
+    pub first_step: HashMap<usize, usize>,
+    pub total: usize,
+}
+
+impl BuildContext<'_> {
+    pub async fn emit(&self, event: BuildEvent) {
+        let _ = self.events.send(event).await;
+    }
+
+    /// The evaluation of stage `index` on `base_config` with only `prefix` as its
+    /// instructions: the config, expanded instructions and ARGs after that prefix. The
+    /// stage is evaluated in a copy of the Dockerfile whose FROM names a placeholder image
+    /// (so that the config is ours) and whose earlier stages are empty (their names stay,
+    /// for `--from`).
+    pub fn evaluate(
+        &self,
+        index: usize,
+        base_config: &ImageConfig,
+        prefix: &[Located],
+    ) -> Result<StageOutput, BuildError> {
+        const PLACEHOLDER: &str = "berth-build-stage-base";
+        let mut stages: Vec<Stage> = self.dockerfile.stages[..index]
+            .iter()
+            .map(|s| Stage {
+                base: "scratch".into(),
+                instructions: Vec::new(),
+                ..s.clone()
+            })
+            .collect();
+        stages.push(Stage {
+            base: PLACEHOLDER.into(),
+            instructions: prefix.to_vec(),
+            ..self.dockerfile.stages[index].clone()
+        });
+        let file = Dockerfile {
+            directives: self.dockerfile.directives.clone(),
+            global_args: self.dockerfile.global_args.clone(),
+            stages,
+        };
+        let evaluator = Evaluator::new(&file, self.build_args.clone(), Platforms::default());
+        let outputs = evaluator.evaluate(None, &|name: &str| {
+            if name == PLACEHOLDER {
+                base_config.clone()
+            } else {
+                ImageConfig::default()
+            }
+        })?;
+        outputs
+            .into_iter()
+            .find(|o| o.index == index)
+            .ok_or_else(|| BuildError::Other(format!("stage {index} was not evaluated")))
+    }
+
+    /// Builds stage `index` on top of the stages built so far.
+    pub async fn build_stage(
+        &self,
+        index: usize,
+        built: &HashMap<usize, Built>,
+    ) -> Result<Built, BuildError> {
+        let stage = &self.dockerfile.stages[index];
+        let evaluator = Evaluator::new(
+            self.dockerfile,
+            self.build_args.clone(),
+            Platforms::default(),
+        );
+        let from = evaluator.expand_from(index)?;
+        let mut number = self.first_step.get(&index).copied().unwrap_or(1);
+        let from_text = match &stage.name {
+            Some(n) => format!("FROM {from} AS {n}"),
+            None => format!("FROM {from}"),
+        };
+        self.emit(BuildEvent::Step {
+            number,
+            total: self.total,
+            text: from_text,
+        })
+        .await;
+        let (mut state, triggers) = self.start(index, &from, built).await?;
+        self.emit(BuildEvent::StepResult(short(&state.cache_id)))
+            .await;
+        let mut instructions: Vec<Located> = Vec::new();
+        if !triggers.is_empty() {
+            self.emit(BuildEvent::Output(format!(
+                "# Executing {} build trigger{}",
+                triggers.len(),
+                if triggers.len() == 1 { "" } else { "s" }
+            )))
+            .await;
+            instructions.extend(triggers.iter().cloned());
+        }
+        let trigger_count = instructions.len();
+        instructions.extend(stage.instructions.iter().cloned());
+        let base_config = state.config.clone();
+        for k in 0..instructions.len() {
+            if k >= trigger_count {
+                number += 1;
+                self.emit(BuildEvent::Step {
+                    number,
+                    total: self.total,
+                    text: instructions[k].text.clone(),
+                })
+                .await;
+            }
+            let out = self.evaluate(index, &base_config, &instructions[..=k])?;
+            let expanded = out
+                .instructions
+                .get(k)
+                .cloned()
+                .ok_or_else(|| BuildError::Other("an instruction was not evaluated".into()))?;
+            state = self.step(index, state, &expanded, &out, built).await?;
+            self.emit(BuildEvent::StepResult(short(&state.cache_id)))
+                .await;
+        }
+        Ok(state)
+    }
+
+    /// The stage's start: its base's layers, config and history, and the base's ONBUILD
+    /// triggers to run first (the config keeps none of them).
+    async fn start(
+        &self,
+        index: usize,
+        from: &str,
+        built: &HashMap<usize, Built>,
+    ) -> Result<(Built, Vec<Located>), BuildError> {
+        let stage = &self.dockerfile.stages[index];
+        let platform = stage
+            .platform
+            .as_deref()
+            .or(self.request.platform.as_deref());
+        let host = berth_image::manifest::Platform::host();
+        let default_platform = (host.os.clone(), host.architecture.clone(), None);
+        let mut state = match self.dockerfile.resolve_base(index, from) {
+            StageBase::Scratch => Built {
+                layers: Vec::new(),
+                history: Vec::new(),
+                config: ImageConfig::default(),
+                platform: default_platform,
+                cache_id: Cache::key(&Digest::sha256_of(b"scratch"), &[platform.unwrap_or("")]),
+            },
+            StageBase::Stage(d) => built
+                .get(&d)
+                .cloned()
+                .ok_or_else(|| BuildError::Other(format!("stage {d} was not built")))?,
+            StageBase::Image(name) => {
+                let base = self
+                    .builder
+                    .base_image(&name, platform, self.request.pull)
+                    .await?;
+                let raw_config = base.raw.get("config").cloned().unwrap_or(Value::Null);
+                let author = base.raw.get("author").and_then(Value::as_str);
+                let text = |k: &str| base.raw.get(k).and_then(Value::as_str).map(str::to_string);
+                Built {
+                    history: base
+                        .raw
+                        .get("history")
+                        .and_then(Value::as_array)
+                        .cloned()
+                        .unwrap_or_default(),
+                    config: config::from_docker(&raw_config, author),
+                    platform: (
+                        text("os").unwrap_or(default_platform.0),
+                        text("architecture").unwrap_or(default_platform.1),
+                        text("variant"),
+                    ),
+                    cache_id: Digest::sha256_of(base.id.as_bytes()),
+                    layers: base.layers,
+                }
+            }
+        };
+        let mut triggers = Vec::new();
+        for trigger in std::mem::take(&mut state.config.on_build) {
+            let parsed = crate::parse(&format!("FROM scratch\n{trigger}\n"))?;
+            let mut located = parsed.stages.into_iter().flat_map(|s| s.instructions);
+            if let Some(l) = located.next() {
+                triggers.push(l);
+            }
+        }
+        if !triggers.is_empty() {
+            state.cache_id = Cache::key(&state.cache_id, &["onbuild cleared"]);
+        }
+        Ok((state, triggers))
+    }
+
+    /// One instruction: from the cache, or executed.
+    async fn step(
+        &self,
+        index: usize,
+        mut state: Built,
+        located: &Located,
+        out: &StageOutput,
+        built: &HashMap<usize, Built>,
+    ) -> Result<Built, BuildError> {
+        let instruction = &located.instruction;
+        let text =
+            serde_json::to_string(instruction).map_err(|e| BuildError::Other(e.to_string()))?;
+        let args =
+            serde_json::to_string(&out.args).map_err(|e| BuildError::Other(e.to_string()))?;
+        let shell = state
+            .config
+            .shell
+            .clone()
+            .unwrap_or_else(config::default_shell);
+        let record = match instruction {
+            Instruction::Run { .. } => {
+                let key = Cache::key(&state.cache_id, &[&text, &args]);
+                match self.lookup(&key, &state).await {
+                    Some(r) => (key, (r, true)),
+                    None => {
+                        let r = self.run(index, &state, located, out, built).await?;
+                        (key, (r, false))
+                    }
+                }
+            }
+            Instruction::Copy(_) | Instruction::Add(_) => {
+                let prepared = self.prepare_copy(index, &state, located, built).await?;
+                let key = Cache::key(
+                    &state.cache_id,
+                    &[&text, &args, &prepared.digest.to_string()],
+                );
+                match self.lookup(&key, &state).await {
+                    Some(r) => (key, (r, true)),
+                    None => {
+                        let r = self.copy(&state, located, prepared).await?;
+                        (key, (r, false))
+                    }
+                }
+            }
+            _ => {
+                let key = Cache::key(&state.cache_id, &[&text, &args]);
+                match self.lookup(&key, &state).await {
+                    Some(r) => (key, (r, true)),
+                    None => StepRecord {
+                        layer: None,
+                        history: History {
+                            created: config::created_now(self.request.source_date_epoch),
+                            created_by: metadata_created_by(&shell, instruction, &out.config),
+                            empty_layer: true,
+                        },
+                        config: out.config.clone(),
+                    }
+                    .pipe(|r| (key, (r, false))),
+                }
+            }
+        };
+        let (key, (mut record, hit)) = record;
+        // The config after a step is the evaluation's (a RUN or COPY changes no config).
+        record.config = out.config.clone();
+        if !hit {
+            self.cache
+                .put(&key, &record)
+                .map_err(|e| BuildError::Other(format!("write the build cache: {e}")))?;
+        }
+        if let Some(layer) = record.layer.clone() {
+            state.layers.push(layer);
+        }
+        state.history.push(history_json(&record.history));
+        state.config = record.config;
+        state.cache_id = key;
+        Ok(state)
+    }
+
+    /// A cached step whose layer is still there (its snapshot is remade if removed).
+    async fn lookup(&self, key: &Digest, state: &Built) -> Option<StepRecord> {
+        if self.request.no_cache {
+            return None;
+        }
+        let record = self.cache.get(key)?;
+        if let Some(layer) = &record.layer {
+            if !self.builder.images.content().contains(&layer.blob) {
+                return None;
+            }
+            let mut layers = state.layers.clone();
+            layers.push(layer.clone());
+            let images = self.builder.images.clone();
+            let snapshots = self.builder.snapshots.clone();
+            let ok = tokio::task::spawn_blocking(move || {
+                super::layer::ensure_snapshots(&images, &snapshots, &layers)
+            })
+            .await;
+            if !matches!(ok, Ok(Ok(()))) {
+                return None;
+            }
+        }
+        self.emit(BuildEvent::CacheHit).await;
+        Some(record)
+    }
+
+    /// A fresh work directory for one step.
+    pub fn step_dir(&self, what: &str) -> PathBuf {
+        self.work
+            .join(format!("{what}-{}", super::layer::rand_suffix()))
+    }
+}
+
+trait Pipe: Sized {
+    fn pipe<T>(self, f: impl FnOnce(Self) -> T) -> T {
+        f(self)
+    }
+}
+impl<T> Pipe for T {}
+
+pub(crate) fn history_json(h: &History) -> Value {
+    let mut v = json!({ "created": h.created, "created_by": h.created_by });
+    if h.empty_layer {
+        v["empty_layer"] = json!(true);
+    }
+    v
+}
+
+/// ` ---> 0123456789ab`.
+pub(crate) fn short(id: &Digest) -> String {
+    id.hex().chars().take(12).collect()
+}
+
+/// The legacy builder's `created_by` for a metadata instruction.
+fn metadata_created_by(shell: &[String], inst: &Instruction, after: &ImageConfig) -> String {
+    use crate::instructions::ShellOrExec;
+    let kv = |kvs: &[crate::instructions::KeyValue]| {
+        kvs.iter()
+            .map(|kv| format!(" {}={}", kv.key, kv.value))
+            .collect::<String>()
+    };
+    let message = match inst {
+        Instruction::Env(kvs) => format!("ENV{}", kv(kvs)),
+        Instruction::Label(kvs) => format!("LABEL{}", kv(kvs)),
+        Instruction::Workdir(_) => {
+            return config::nop_comment(shell, &format!("WORKDIR {}", after.working_dir))
+        }
+        Instruction::User(u) => format!("USER {u}"),
+        Instruction::Expose(p) => format!("EXPOSE {}", p.join(" ")),
+        Instruction::Volume(v) => format!("VOLUME {}", config::go_quoted(v)),
+        Instruction::Cmd(_) => format!(
+            "CMD {}",
+            config::go_quoted(after.cmd.as_deref().unwrap_or(&[]))
+        ),
+        Instruction::Entrypoint(_) => format!(
+            "ENTRYPOINT {}",
+            config::go_quoted(after.entrypoint.as_deref().unwrap_or(&[]))
+        ),
+        Instruction::Shell(s) => format!("SHELL [{}]", s.join(" ")),
+        Instruction::Healthcheck(h) => match h {
+            crate::instructions::Healthcheck::None => "HEALTHCHECK NONE".to_string(),
+            crate::instructions::Healthcheck::Cmd { test, .. } => {
+                format!("HEALTHCHECK {}", config::go_quoted(test))
+            }
+        },
+        Instruction::Stopsignal(s) => format!("STOPSIGNAL {s}"),
+        Instruction::Onbuild { text, .. } => format!("ONBUILD {text}"),
+        Instruction::Maintainer(m) => format!("MAINTAINER {m}"),
+        Instruction::Arg(decls) => {
+            let parts: Vec<String> = decls
+                .iter()
+                .map(|d| match &d.default {
+                    Some(v) => format!("{}={v}", d.name),
+                    None => d.name.clone(),
+                })
+                .collect();
+            format!("ARG {}", parts.join(" "))
+        }
+        Instruction::Run { command, .. } => match command {
+            ShellOrExec::Shell(s) => s.clone(),
+            ShellOrExec::Exec(v) => v.join(" "),
+        },
+        other => other.keyword().to_string(),
+    };
+    config::nop_commit(shell, &message)
+}
