@@ -246,17 +246,16 @@ fn bad_build_requests() {
     let Some(d) = Daemon::start() else {
         return;
     };
-    // A context without its Dockerfile, through the docker CLI (a tar on stdin).
-    let tar_path = d.dir.path().join("no-dockerfile.tar");
-    std::fs::write(&tar_path, tar_of(&[("README", "nothing to build\n")])).unwrap();
-    let mut cmd = d.command(&["build", "-"]);
-    cmd.stdin(std::fs::File::open(&tar_path).unwrap());
-    let out = run_with_timeout(&mut cmd, Duration::from_secs(60)).unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
+    // A context without its Dockerfile.
+    let (status, body) = d.http(
+        "POST",
+        "/build",
+        &tar_of(&[("README", "nothing to build\n")]),
+    );
+    assert_eq!(status, 400, "{body}");
     assert!(
-        stderr.contains("Cannot locate specified Dockerfile: Dockerfile"),
-        "{stderr}"
+        body.contains("Cannot locate specified Dockerfile: Dockerfile"),
+        "{body}"
     );
 
     let context = tar_of(&[("Dockerfile", "FROM scratch\n")]);
