@@ -76,7 +76,8 @@ pub fn run(ctx: &Context, args: BuildArgs) -> anyhow::Result<i32> {
     let _ = args.progress;
     let (tar, dockerfile) = context_tar(&args)?;
     if !args.quiet {
-        eprintln!(
+        // On stdout, as docker's legacy builder prints it; errors alone go to stderr.
+        println!(
             "Sending build context to the daemon  {}",
             human_size(tar.len() as u64)
         );
