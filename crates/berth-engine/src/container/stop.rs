@@ -6,6 +6,7 @@ use std::time::Duration;
 use berth_client::types::containers::ContainerStatus;
 use nix::sys::signal::Signal;
 
+use super::view::publish_event;
 use super::{start, Container};
 use crate::engine::Engine;
 use crate::error::{EngineError, Result};
@@ -127,12 +128,7 @@ pub(crate) async fn stop_locked(
             )));
         }
     }
-    engine.events().publish(
-        "container",
-        "stop",
-        &container.id,
-        super::view::event_attributes(container),
-    );
+    publish_event(engine, container, "stop");
     Ok(())
 }
 
@@ -153,12 +149,7 @@ pub async fn restart(
         r.restart_count = 0;
     })?;
     start::start_locked(engine, container).await?;
-    engine.events().publish(
-        "container",
-        "restart",
-        &container.id,
-        super::view::event_attributes(container),
-    );
+    publish_event(engine, container, "restart");
     Ok(())
 }
 
@@ -223,12 +214,7 @@ pub fn pause(engine: &Engine, container: &Container) -> Result<()> {
     }
     berth_runtime::container::pause(engine.runtime(), &container.id)?;
     container.update(|r| r.state.status = ContainerStatus::Paused)?;
-    engine.events().publish(
-        "container",
-        "pause",
-        &container.id,
-        super::view::event_attributes(container),
-    );
+    publish_event(engine, container, "pause");
     Ok(())
 }
 
@@ -242,11 +228,6 @@ pub fn unpause(engine: &Engine, container: &Container) -> Result<()> {
     }
     berth_runtime::container::resume(engine.runtime(), &container.id)?;
     container.update(|r| r.state.status = ContainerStatus::Running)?;
-    engine.events().publish(
-        "container",
-        "unpause",
-        &container.id,
-        super::view::event_attributes(container),
-    );
+    publish_event(engine, container, "unpause");
     Ok(())
 }
