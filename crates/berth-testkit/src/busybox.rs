@@ -41,18 +41,23 @@ pub fn rootfs(dir: &Path) -> PathBuf {
 /// Writes [`rootfs`] under `dir` and a tar of it at `dir/busybox.tar`, ready for
 /// `docker import`; returns the tar's path.
 pub fn rootfs_tar(dir: &Path) -> PathBuf {
-    let rootfs = rootfs(dir);
     let tar = dir.join("busybox.tar");
+    tar_dir(&rootfs(dir), &tar);
+    tar
+}
+
+/// Writes a tar of directory `rootfs` at `tar`, its paths relative to `rootfs` as
+/// `docker import` wants them (for a rootfs a test adds its own files to).
+pub fn tar_dir(rootfs: &Path, tar: &Path) {
     let status = Command::new("tar")
         .arg("-C")
-        .arg(&rootfs)
+        .arg(rootfs)
         .arg("-cf")
-        .arg(&tar)
+        .arg(tar)
         .arg(".")
         .status()
         .expect("run tar");
     assert!(status.success(), "tar of the busybox rootfs failed");
-    tar
 }
 
 /// Writes [`rootfs`] under `dir` and returns a tar of it as bytes (for an API upload).

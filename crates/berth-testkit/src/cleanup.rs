@@ -1,6 +1,7 @@
-//! What a stopped dockerd may leave behind, found by its temp dir and cgroup parent names:
-//! processes (containerd, shims), mounts and cgroups. Each step is best effort and says on
-//! stderr what it did, so that a leak is visible in the test's output.
+//! What a stopped daemon (dockerd, or berth's own) may leave behind, found by its temp dir
+//! and cgroup parent names: processes (containerd, shims), mounts and cgroups. Each step
+//! is best effort and says on stderr what it did, so that a leak is visible in the test's
+//! output.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -23,8 +24,9 @@ pub(crate) fn kill_pid_file(pid_file: &Path, dir: &Path) {
 }
 
 /// Kills whatever still runs with `dir` on its command line: containerd and its shims name
-/// their socket or config there. These are processes the test started.
-pub(crate) fn kill_processes_naming(dir: &Path) {
+/// their socket or config there, berth's shims their state. These are processes the test
+/// started.
+pub fn kill_processes_naming(dir: &Path) {
     let Ok(entries) = fs::read_dir("/proc") else {
         return;
     };
@@ -54,19 +56,23 @@ fn names(pid: i32, dir: &Path) -> bool {
         .is_ok_and(|cmdline| cmdline.windows(marker.len()).any(|w| w == marker))
 }
 
-/// Detaches every mount under `dir`, deepest first.
-pub(crate) fn unmount_under(dir: &Path) {
-    let Ok(mountinfo) = fs::read_to_string("/proc/self/mountinfo") else {
-        return;
-    };
-    let mut targets: Vec<PathBuf> = mountinfo
+/// The mount points under `dir`, from /proc/self/mountinfo.
+pub fn mounts_under(dir: &Path) -> Vec<PathBuf> {
+    fs::read_to_string("/proc/self/mountinfo")
+        .unwrap_or_default()
         .lines()
         .filter_map(|line| line.split(' ').nth(4))
         .map(PathBuf::from)
         .filter(|target| target.starts_with(dir))
-        .collect();
+        .collect()
+}
+
+/// Detaches every mount under `dir`, deepest first, saying which were left.
+pub fn unmount_under(dir: &Path) {
+    let mut targets = mounts_under(dir);
     targets.sort_by_key(|t| std::cmp::Reverse(t.components().count()));
     for target in targets {
+        eprintln!("unmounting leftover {}", target.display());
         if let Err(e) = nix::mount::umount2(&target, nix::mount::MntFlags::MNT_DETACH) {
             eprintln!("cannot unmount {}: {e}", target.display());
         }

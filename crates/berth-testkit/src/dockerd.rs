@@ -426,8 +426,9 @@ impl Drop for PrivateDockerd {
     }
 }
 
-/// Asks the Engine API's `/_ping` on `socket`; true once dockerd serves requests.
-fn ping(socket: &Path) -> bool {
+/// Asks the Engine API's `/_ping` on `socket`; true on a 200, once the daemon (dockerd
+/// or berth) serves requests.
+pub fn ping(socket: &Path) -> bool {
     let Ok(mut stream) = UnixStream::connect(socket) else {
         return false;
     };

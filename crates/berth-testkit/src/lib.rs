@@ -1,17 +1,18 @@
 //! Test support shared by berth's crates, used only as a dev-dependency: a private dockerd
 //! that cleans up after itself ([`PrivateDockerd`]), a busybox root file system
-//! ([`busybox`]) and free loopback ports ([`free_port`]).
+//! ([`busybox`]), free loopback ports ([`free_port`]) and the clean-up of what a daemon
+//! under test may leave behind ([`cleanup`]).
 //!
 //! Helpers panic with a message saying which step failed: a failure here is a test failure.
 
 #![deny(missing_docs)]
 
 pub mod busybox;
-mod cleanup;
+pub mod cleanup;
 mod dockerd;
 mod process;
 
-pub use dockerd::{Builder, PrivateDockerd};
+pub use dockerd::{ping, Builder, PrivateDockerd};
 pub use process::{find_program, run_with_timeout, wait_until};
 
 use std::net::TcpListener;

@@ -15,9 +15,9 @@ use std::process::Command;
 use std::thread;
 use std::time::Duration;
 
+use berth_testkit::cleanup::mounts_under;
 use berth_testkit::free_port;
 
-use engine::berth::mounts_under;
 use engine::{wait_for, Engine, Kind, IMAGE};
 
 const COUNTER: &str = "i=0; while true; do echo $i; i=$((i+1)); sleep 0.1; done";

@@ -3,19 +3,17 @@
 //! multiplexed (no TTY) or raw (TTY); stdin goes up raw, and closing the write side
 //! (half-close) is how the process sees end of input.
 
-use hyper::header::{HeaderValue, CONTENT_TYPE};
+use bytes::Bytes;
 use hyper::{Method, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
 
 use super::containers::FRAMING_HEADER_VERSION;
 use super::query::{segment, Query};
+use super::streams::{says_multiplexed, Chunks, Frames};
 use super::{json_body, DockerClient, Error};
-use crate::codec::{Frame, FrameDecoder, StreamType};
+use crate::codec::Frame;
 use crate::types::exec::ExecStartConfig;
-
-/// The content type of framed (non-TTY) output.
-const MULTIPLEXED: &str = "application/vnd.docker.multiplexed-stream";
 
 type Io = TokioIo<hyper::upgrade::Upgraded>;
 
@@ -47,10 +45,29 @@ pub struct Hijacked {
 #[derive(Debug)]
 pub struct HijackedReader {
     io: ReadHalf<Io>,
-    /// `None` for raw TTY output.
-    decoder: Option<FrameDecoder>,
+    frames: Frames,
     what: String,
-    done: bool,
+}
+
+/// The read half as [`Chunks`].
+struct ReadChunks<'a> {
+    io: &'a mut ReadHalf<Io>,
+    what: &'a str,
+}
+
+impl Chunks for ReadChunks<'_> {
+    async fn next_chunk(&mut self) -> Option<Result<Bytes, Error>> {
+        let mut buf = vec![0u8; 32 * 1024];
+        match self.io.read(&mut buf).await {
+            Ok(0) => None,
+            // A copy: raw TTY output is handed on as is, and should not pin 32 KiB.
+            Ok(n) => Some(Ok(Bytes::copy_from_slice(&buf[..n]))),
+            Err(source) => Some(Err(Error::Hijacked {
+                what: self.what.to_string(),
+                source,
+            })),
+        }
+    }
 }
 
 /// The stdin of an attached container or exec.
@@ -63,54 +80,17 @@ pub struct HijackedWriter {
 impl HijackedReader {
     /// Whether the output is framed (no TTY).
     pub fn is_multiplexed(&self) -> bool {
-        self.decoder.is_some()
+        self.frames.is_multiplexed()
     }
 
     /// The next piece of output (raw TTY output is reported as stdout); `None` once the
     /// daemon closed the stream.
     pub async fn next(&mut self) -> Option<Result<Frame, Error>> {
-        if self.done {
-            return None;
-        }
-        let mut buf = vec![0u8; 32 * 1024];
-        loop {
-            if let Some(decoder) = &mut self.decoder {
-                match decoder.next_frame() {
-                    Ok(Some(frame)) => return Some(Ok(frame)),
-                    Ok(None) => {}
-                    Err(e) => {
-                        self.done = true;
-                        return Some(Err(e.into()));
-                    }
-                }
-            }
-            let n = match self.io.read(&mut buf).await {
-                Ok(n) => n,
-                Err(source) => {
-                    self.done = true;
-                    return Some(Err(Error::Hijacked {
-                        what: self.what.clone(),
-                        source,
-                    }));
-                }
-            };
-            if n == 0 {
-                self.done = true;
-                return match self.decoder.as_ref().map(FrameDecoder::finish) {
-                    Some(Err(e)) => Some(Err(e.into())),
-                    _ => None,
-                };
-            }
-            match &mut self.decoder {
-                Some(decoder) => decoder.push(&buf[..n]),
-                None => {
-                    return Some(Ok(Frame {
-                        stream: StreamType::Stdout,
-                        data: bytes::Bytes::copy_from_slice(&buf[..n]),
-                    }))
-                }
-            }
-        }
+        let mut source = ReadChunks {
+            io: &mut self.io,
+            what: &self.what,
+        };
+        self.frames.next(&mut source).await
     }
 }
 
@@ -197,8 +177,7 @@ impl DockerClient {
                 true,
             )
             .await?;
-        let multiplexed = response.headers().get(CONTENT_TYPE)
-            == Some(&HeaderValue::from_static(MULTIPLEXED))
+        let multiplexed = says_multiplexed(response.headers())
             || (!tty && self.api_version().await? < FRAMING_HEADER_VERSION);
         let upgraded = hyper::upgrade::on(response)
             .await
@@ -210,9 +189,8 @@ impl DockerClient {
         Ok(Hijacked {
             reader: HijackedReader {
                 io: read,
-                decoder: multiplexed.then(FrameDecoder::new),
+                frames: Frames::new(multiplexed),
                 what: what.clone(),
-                done: false,
             },
             writer: HijackedWriter { io: write, what },
         })

@@ -4,7 +4,8 @@
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
-use hyper::Response;
+use hyper::header::CONTENT_TYPE;
+use hyper::{HeaderMap, Response};
 use serde::de::DeserializeOwned;
 
 use super::Error;
@@ -13,6 +14,14 @@ use crate::types::progress::JsonMessage;
 
 /// The content type of framed (non-TTY) output.
 const MULTIPLEXED: &str = "application/vnd.docker.multiplexed-stream";
+
+/// Whether the daemon's `Content-Type` says that container output is framed (API 1.42
+/// on; before, it says `raw-stream` for both kinds).
+pub(super) fn says_multiplexed(headers: &HeaderMap) -> bool {
+    headers
+        .get(CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes() == MULTIPLEXED.as_bytes())
+}
 
 /// Reads the next data chunk of a body; `None` at its end.
 async fn next_chunk(body: &mut Incoming, what: &str) -> Option<Result<Bytes, Error>> {
@@ -34,47 +43,50 @@ async fn next_chunk(body: &mut Incoming, what: &str) -> Option<Result<Bytes, Err
     }
 }
 
-/// Container output (logs, attached exec): multiplexed frames for a container without a
-/// TTY, raw bytes (reported as stdout) for one with a TTY. From API 1.42 the daemon says
-/// which in its `Content-Type`; before, it says `raw-stream` for both and the caller must
-/// know whether there is a TTY.
+/// Where container output comes from: an HTTP body ([`OutputStream`]) or a hijacked
+/// connection (attach, interactive exec).
+pub(super) trait Chunks {
+    /// The next chunk; `None` at the end.
+    async fn next_chunk(&mut self) -> Option<Result<Bytes, Error>>;
+}
+
+/// A body as [`Chunks`].
+struct BodyChunks<'a> {
+    body: &'a mut Incoming,
+    what: &'a str,
+}
+
+impl Chunks for BodyChunks<'_> {
+    async fn next_chunk(&mut self) -> Option<Result<Bytes, Error>> {
+        next_chunk(self.body, self.what).await
+    }
+}
+
+/// Container output turned into frames, wherever its chunks come from: multiplexed
+/// frames decoded for a container without a TTY, each chunk as stdout for one with a TTY.
 #[derive(Debug)]
-pub struct OutputStream {
-    body: Incoming,
+pub(super) struct Frames {
     /// `None` for raw TTY output.
     decoder: Option<FrameDecoder>,
-    what: String,
     done: bool,
 }
 
-impl OutputStream {
-    /// `framed_without_header`: whether the output is framed when the daemon's
-    /// `Content-Type` does not say so (API < 1.42: true if there is no TTY).
-    pub(crate) fn new(
-        response: Response<Incoming>,
-        what: String,
-        framed_without_header: bool,
-    ) -> OutputStream {
-        let multiplexed = response
-            .headers()
-            .get(hyper::header::CONTENT_TYPE)
-            .is_some_and(|v| v.as_bytes() == MULTIPLEXED.as_bytes())
-            || framed_without_header;
-        OutputStream {
-            body: response.into_body(),
+impl Frames {
+    pub(super) fn new(multiplexed: bool) -> Frames {
+        Frames {
             decoder: multiplexed.then(FrameDecoder::new),
-            what,
             done: false,
         }
     }
 
     /// Whether the output is framed (no TTY).
-    pub fn is_multiplexed(&self) -> bool {
+    pub(super) fn is_multiplexed(&self) -> bool {
         self.decoder.is_some()
     }
 
-    /// The next piece of output; `None` once the daemon closed the stream.
-    pub async fn next(&mut self) -> Option<Result<Frame, Error>> {
+    /// The next frame, reading from `source` as needed; `None` once it ended (an error
+    /// first if it ended inside a frame).
+    pub(super) async fn next(&mut self, source: &mut impl Chunks) -> Option<Result<Frame, Error>> {
         if self.done {
             return None;
         }
@@ -89,7 +101,7 @@ impl OutputStream {
                     }
                 }
             }
-            match next_chunk(&mut self.body, &self.what).await {
+            match source.next_chunk().await {
                 Some(Ok(data)) => match &mut self.decoder {
                     Some(decoder) => decoder.push(&data),
                     None => {
@@ -112,6 +124,48 @@ impl OutputStream {
                 }
             }
         }
+    }
+}
+
+/// Container output (logs, attached exec): multiplexed frames for a container without a
+/// TTY, raw bytes (reported as stdout) for one with a TTY. From API 1.42 the daemon says
+/// which in its `Content-Type`; before, it says `raw-stream` for both and the caller must
+/// know whether there is a TTY.
+#[derive(Debug)]
+pub struct OutputStream {
+    body: Incoming,
+    frames: Frames,
+    what: String,
+}
+
+impl OutputStream {
+    /// `framed_without_header`: whether the output is framed when the daemon's
+    /// `Content-Type` does not say so (API < 1.42: true if there is no TTY).
+    pub(crate) fn new(
+        response: Response<Incoming>,
+        what: String,
+        framed_without_header: bool,
+    ) -> OutputStream {
+        let multiplexed = says_multiplexed(response.headers()) || framed_without_header;
+        OutputStream {
+            body: response.into_body(),
+            frames: Frames::new(multiplexed),
+            what,
+        }
+    }
+
+    /// Whether the output is framed (no TTY).
+    pub fn is_multiplexed(&self) -> bool {
+        self.frames.is_multiplexed()
+    }
+
+    /// The next piece of output; `None` once the daemon closed the stream.
+    pub async fn next(&mut self) -> Option<Result<Frame, Error>> {
+        let mut source = BodyChunks {
+            body: &mut self.body,
+            what: &self.what,
+        };
+        self.frames.next(&mut source).await
     }
 
     /// Reads to the end: (stdout, stderr). A daemon-side error frame becomes an error.

@@ -1,17 +1,16 @@
 //! The container's root filesystem, open, and lookups that stay inside it.
 //!
-//! Lookups go through openat2(2) with `RESOLVE_IN_ROOT`: the kernel interprets `..` and
-//! absolute symlinks as if the rootfs were `/`, so nothing found can lie outside it. Where
-//! openat2 is missing, the path is resolved with [`berth_runtime::rootfs::secure_join`]
-//! and then walked one component at a time with `O_NOFOLLOW`, so that a symlink swapped in
-//! meanwhile fails the lookup instead of leading out.
+//! Lookups go through [`berth_runtime::rootfs::open_in_root`], the runtime's own for mount
+//! targets: openat2(2) with `RESOLVE_IN_ROOT` (the kernel interprets `..` and absolute
+//! symlinks as if the rootfs were `/`, so nothing found can lie outside it), or where
+//! openat2 is missing a secure join walked one component at a time with `O_NOFOLLOW`.
 
 use std::ffi::OsStr;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
-use nix::fcntl::{openat, openat2, OFlag, OpenHow, ResolveFlag};
+use nix::fcntl::{openat, OFlag};
 use nix::sys::stat::{fstat, mkdirat, Mode, SFlag};
 
 use super::ArchiveError;
@@ -53,50 +52,7 @@ impl Root {
     /// harmless) as `O_PATH`, following every symlink inside the root.
     pub fn open_path<S: AsRef<OsStr>>(&self, parts: &[S]) -> Result<OwnedFd, Errno> {
         let relative: PathBuf = parts.iter().map(AsRef::as_ref).collect();
-        let relative = if relative.as_os_str().is_empty() {
-            PathBuf::from(".")
-        } else {
-            relative
-        };
-        let how = OpenHow::new()
-            .flags(OFlag::O_PATH | OFlag::O_CLOEXEC)
-            .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
-        let mut attempt = 0;
-        let fd = loop {
-            match openat2(&self.fd, &relative, how) {
-                // The kernel gives up when a rename races the lookup; try again.
-                Err(Errno::EAGAIN) if attempt < 16 => attempt += 1,
-                Err(Errno::ENOSYS) => break self.open_by_walking(&relative)?,
-                other => break other?,
-            }
-        };
-        // Defence in depth: what was opened must lie in the rootfs.
-        self.container_path(&fd).map_err(|_| Errno::EXDEV)?;
-        Ok(fd)
-    }
-
-    /// The fallback of [`Root::open_path`] where openat2 is missing.
-    fn open_by_walking(&self, relative: &Path) -> Result<OwnedFd, Errno> {
-        let resolved =
-            berth_runtime::rootfs::secure_join(&self.path, &Path::new("/").join(relative))
-                .map_err(|_| Errno::ELOOP)?;
-        let inside = resolved
-            .strip_prefix(&self.path)
-            .map_err(|_| Errno::EXDEV)?;
-        let mut fd = self.fd.try_clone().map_err(|_| Errno::EMFILE)?;
-        for part in inside.components() {
-            fd = openat(
-                &fd,
-                part.as_os_str(),
-                OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
-                Mode::empty(),
-            )?;
-            if SFlag::from_bits_truncate(fstat(&fd)?.st_mode) & SFlag::S_IFMT == SFlag::S_IFLNK {
-                // secure_join resolved every symlink; one here was swapped in meanwhile.
-                return Err(Errno::ELOOP);
-            }
-        }
-        Ok(fd)
+        berth_runtime::rootfs::open_in_root(&self.fd, &self.path, &relative)
     }
 
     /// Opens the directory at `parts`, creating missing ones (mode 0755, owned by root)

@@ -6,6 +6,7 @@ use std::time::Duration;
 use berth_client::types::containers::ContainerStatus;
 use nix::sys::signal::Signal;
 
+use super::view::publish_event;
 use super::{start, Container};
 use crate::engine::Engine;
 use crate::error::{EngineError, Result};
@@ -36,11 +37,7 @@ pub async fn kill(
         container.update(|r| r.state.manually_stopped = true)?;
     }
     send(engine, container, signal)?;
-    let mut attributes = super::view::event_attributes(container);
-    attributes.insert("signal".into(), (signal as i32).to_string());
-    engine
-        .events()
-        .publish("container", "kill", &container.id, attributes);
+    publish_kill(engine, container, signal);
     Ok(())
 }
 
@@ -53,6 +50,15 @@ fn send(engine: &Engine, container: &Container, signal: Signal) -> Result<()> {
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// Publishes the `kill` event of `signal` (Docker's attributes and the signal's number).
+fn publish_kill(engine: &Engine, container: &Container, signal: Signal) {
+    let mut attributes = super::view::event_attributes(container);
+    attributes.insert("signal".into(), (signal as i32).to_string());
+    engine
+        .events()
+        .publish("container", "kill", &container.id, attributes);
 }
 
 /// Waits until the run counted by `before` has ended, up to `timeout`.
@@ -107,19 +113,11 @@ pub(crate) async fn stop_locked(
     if record.state.status == ContainerStatus::Paused {
         let _ = berth_runtime::container::resume(engine.runtime(), &container.id);
     }
-    let mut attributes = super::view::event_attributes(container);
-    attributes.insert("signal".into(), (signal as i32).to_string());
-    engine
-        .events()
-        .publish("container", "kill", &container.id, attributes);
+    publish_kill(engine, container, signal);
     let limit = (timeout >= 0).then(|| Duration::from_secs(timeout as u64));
     if !wait_exit(container, before, limit).await {
         send(engine, container, Signal::SIGKILL)?;
-        let mut attributes = super::view::event_attributes(container);
-        attributes.insert("signal".into(), "9".into());
-        engine
-            .events()
-            .publish("container", "kill", &container.id, attributes);
+        publish_kill(engine, container, Signal::SIGKILL);
         if !wait_exit(container, before, Some(Duration::from_secs(30))).await {
             return Err(EngineError::Internal(format!(
                 "container {} did not exit after SIGKILL",
@@ -127,12 +125,7 @@ pub(crate) async fn stop_locked(
             )));
         }
     }
-    engine.events().publish(
-        "container",
-        "stop",
-        &container.id,
-        super::view::event_attributes(container),
-    );
+    publish_event(engine, container, "stop");
     Ok(())
 }
 
@@ -153,12 +146,7 @@ pub async fn restart(
         r.restart_count = 0;
     })?;
     start::start_locked(engine, container).await?;
-    engine.events().publish(
-        "container",
-        "restart",
-        &container.id,
-        super::view::event_attributes(container),
-    );
+    publish_event(engine, container, "restart");
     Ok(())
 }
 
@@ -223,12 +211,7 @@ pub fn pause(engine: &Engine, container: &Container) -> Result<()> {
     }
     berth_runtime::container::pause(engine.runtime(), &container.id)?;
     container.update(|r| r.state.status = ContainerStatus::Paused)?;
-    engine.events().publish(
-        "container",
-        "pause",
-        &container.id,
-        super::view::event_attributes(container),
-    );
+    publish_event(engine, container, "pause");
     Ok(())
 }
 
@@ -242,11 +225,6 @@ pub fn unpause(engine: &Engine, container: &Container) -> Result<()> {
     }
     berth_runtime::container::resume(engine.runtime(), &container.id)?;
     container.update(|r| r.state.status = ContainerStatus::Running)?;
-    engine.events().publish(
-        "container",
-        "unpause",
-        &container.id,
-        super::view::event_attributes(container),
-    );
+    publish_event(engine, container, "unpause");
     Ok(())
 }

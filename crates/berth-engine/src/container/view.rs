@@ -11,6 +11,7 @@ use berth_client::types::host_config::{PortBinding, PortMap};
 
 use super::files::Files;
 use super::{Container, Record};
+use crate::engine::Engine;
 
 /// Attributes Docker puts on container events: image, name and the labels.
 pub fn event_attributes(container: &Container) -> BTreeMap<String, String> {
@@ -20,6 +21,17 @@ pub fn event_attributes(container: &Container) -> BTreeMap<String, String> {
         attributes.insert("name".into(), r.name.clone());
         attributes
     })
+}
+
+/// Publishes the container event `action` (`start`, `pause`, ...) with Docker's
+/// attributes.
+pub fn publish_event(engine: &Engine, container: &Container, action: &str) {
+    engine.events().publish(
+        "container",
+        action,
+        &container.id,
+        event_attributes(container),
+    );
 }
 
 /// Go's `units.HumanDuration`, which Docker's status strings use.

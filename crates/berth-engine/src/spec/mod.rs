@@ -11,7 +11,7 @@ mod merge;
 mod mounts;
 mod namespaces;
 mod process;
-mod resources;
+pub(crate) mod resources;
 mod seccomp;
 mod security;
 mod user;

@@ -20,6 +20,16 @@ pub const MIN_MEMORY: i64 = 6 * 1024 * 1024;
 /// The CFS period `--cpus` uses, in microseconds.
 const NANO_CPUS_PERIOD: u64 = 100_000;
 
+/// The CFS period and quota `NanoCpus` (`--cpus` in billionths) stands for.
+pub(crate) fn nano_cpus_cfs(nano: i64) -> (u64, i64) {
+    // NANO_CPUS_PERIOD is 1e5: the product stays far below i64::MAX for any real CPU
+    // count (validation caps `nano` at the host's); saturating keeps absurd input sane.
+    (
+        NANO_CPUS_PERIOD,
+        nano.saturating_mul(NANO_CPUS_PERIOD as i64) / 1_000_000_000,
+    )
+}
+
 /// What the host offers, for validation.
 #[derive(Debug, Clone)]
 pub struct HostResources {
@@ -79,10 +89,8 @@ pub fn resources(host: &HostConfig, system: &HostResources) -> Result<LinuxResou
         pids.set_limit(limit);
         resources.set_pids(Some(pids));
     }
+    check_blkio_weight(host)?;
     if let Some(weight) = host.blkio_weight.filter(|&w| w > 0) {
-        if !(10..=1000).contains(&weight) {
-            return Err(invalid("Range of blkio weight is from 10 to 1000"));
-        }
         let mut blkio = LinuxBlockIo::default();
         blkio.set_weight(Some(weight));
         resources.set_block_io(Some(blkio));
@@ -90,7 +98,20 @@ pub fn resources(host: &HostConfig, system: &HostResources) -> Result<LinuxResou
     Ok(resources)
 }
 
-fn memory(host: &HostConfig, system: &HostResources) -> Result<Option<LinuxMemory>, SpecError> {
+/// The blkio weight's range check, shared with `docker update`.
+pub(crate) fn check_blkio_weight(host: &HostConfig) -> Result<(), SpecError> {
+    match host.blkio_weight.filter(|&w| w > 0) {
+        Some(weight) if !(10..=1000).contains(&weight) => {
+            Err(invalid("Range of blkio weight is from 10 to 1000"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// dockerd's checks of the memory values (`verifyPlatformContainerResources`), shared
+/// with `docker update`. `update`: the values change a container's, and a swap limit
+/// alone is allowed (the memory limit in force stays).
+pub(crate) fn check_memory(host: &HostConfig, update: bool) -> Result<(), SpecError> {
     let limit = host.memory.unwrap_or(0);
     let reservation = host.memory_reservation.unwrap_or(0);
     let swap = host.memory_swap.unwrap_or(0);
@@ -103,7 +124,7 @@ fn memory(host: &HostConfig, system: &HostResources) -> Result<Option<LinuxMemor
             "Minimum memoryswap limit should be larger than memory limit, see usage",
         ));
     }
-    if limit == 0 && swap > 0 {
+    if limit == 0 && swap > 0 && !update {
         return Err(invalid(
             "You should always set the Memory limit when using Memoryswap limit, see usage",
         ));
@@ -123,6 +144,15 @@ fn memory(host: &HostConfig, system: &HostResources) -> Result<Option<LinuxMemor
             "Minimum memory limit can not be less than memory reservation limit, see usage",
         ));
     }
+    Ok(())
+}
+
+fn memory(host: &HostConfig, system: &HostResources) -> Result<Option<LinuxMemory>, SpecError> {
+    check_memory(host, false)?;
+    let limit = host.memory.unwrap_or(0);
+    let reservation = host.memory_reservation.unwrap_or(0);
+    let swap = host.memory_swap.unwrap_or(0);
+    let swappiness = host.memory_swappiness.filter(|&s| s != -1);
     let oom_kill_disable = host.oom_kill_disable.unwrap_or(false) && !system.cgroup_v2_only;
     let swappiness = swappiness.filter(|_| !system.cgroup_v2_only);
     if limit == 0 && reservation == 0 && swap == 0 && swappiness.is_none() && !oom_kill_disable {
@@ -146,7 +176,9 @@ fn memory(host: &HostConfig, system: &HostResources) -> Result<Option<LinuxMemor
     Ok(Some(memory))
 }
 
-fn cpu(host: &HostConfig, system: &HostResources) -> Result<Option<LinuxCpu>, SpecError> {
+/// dockerd's checks of the CPU values on a host with `cpus` CPUs, shared with
+/// `docker update` (the cpusets, which update does not check, are checked by [`cpu`]).
+pub(crate) fn check_cpu(host: &HostConfig, cpus: usize) -> Result<(), SpecError> {
     let nano = host.nano_cpus.unwrap_or(0);
     let period = host.cpu_period.unwrap_or(0);
     let quota = host.cpu_quota.unwrap_or(0);
@@ -161,13 +193,12 @@ fn cpu(host: &HostConfig, system: &HostResources) -> Result<Option<LinuxCpu>, Sp
             "Conflicting options: Nano CPUs and CPU Quota cannot both be set",
         ));
     }
-    let max_nano = i64::try_from(system.cpus)
+    let max_nano = i64::try_from(cpus)
         .unwrap_or(i64::MAX)
         .saturating_mul(1_000_000_000);
     if nano < 0 || nano > max_nano {
         return Err(invalid(format!(
-            "Range of CPUs is from 0.01 to {n}.00, as there are only {n} CPUs available",
-            n = system.cpus
+            "Range of CPUs is from 0.01 to {cpus}.00, as there are only {cpus} CPUs available"
         )));
     }
     if period != 0 && !(1000..=1_000_000).contains(&period) {
@@ -183,6 +214,15 @@ fn cpu(host: &HostConfig, system: &HostResources) -> Result<Option<LinuxCpu>, Sp
     if shares < 0 {
         return Err(invalid("shares: invalid argument"));
     }
+    Ok(())
+}
+
+fn cpu(host: &HostConfig, system: &HostResources) -> Result<Option<LinuxCpu>, SpecError> {
+    check_cpu(host, system.cpus)?;
+    let nano = host.nano_cpus.unwrap_or(0);
+    let period = host.cpu_period.unwrap_or(0);
+    let quota = host.cpu_quota.unwrap_or(0);
+    let shares = host.cpu_shares.unwrap_or(0);
     let cpus = non_empty(&host.cpuset_cpus);
     let mems = non_empty(&host.cpuset_mems);
     if let Some(cpus) = cpus {
@@ -196,9 +236,9 @@ fn cpu(host: &HostConfig, system: &HostResources) -> Result<Option<LinuxCpu>, Sp
     }
     let mut cpu = LinuxCpu::default();
     if nano > 0 {
-        cpu.set_period(Some(NANO_CPUS_PERIOD));
-        // NANO_CPUS_PERIOD is 1e5, so the product stays far below i64::MAX.
-        cpu.set_quota(Some(nano * NANO_CPUS_PERIOD as i64 / 1_000_000_000));
+        let (period, quota) = nano_cpus_cfs(nano);
+        cpu.set_period(Some(period));
+        cpu.set_quota(Some(quota));
     }
     if period > 0 {
         cpu.set_period(u64::try_from(period).ok());

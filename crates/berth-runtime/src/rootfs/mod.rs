@@ -28,6 +28,7 @@ use nix::mount::{mount, MsFlags};
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 
 use mounts::Context;
+pub use target::open_in_root;
 use target::Root;
 
 /// Errors of root filesystem set-up.

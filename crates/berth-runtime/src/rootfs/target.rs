@@ -128,58 +128,12 @@ impl Root {
 
     /// Opens the existing `dest` (a container path) as `O_PATH`, resolved inside the root.
     pub fn open_target(&self, dest: &Path) -> Result<OwnedFd, RootfsError> {
-        let relative = dest.strip_prefix("/").unwrap_or(dest);
-        let relative = if relative.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            relative
-        };
-        let how = OpenHow::new()
-            .flags(OFlag::O_PATH | OFlag::O_CLOEXEC)
-            .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
-        let mut attempt = 0;
-        let fd = loop {
-            match openat2(&self.fd, relative, how) {
-                // The kernel gives up when a rename races the lookup; try again.
-                Err(Errno::EAGAIN) if attempt < 16 => attempt += 1,
-                // No openat2 (before Linux 5.6, or filtered by seccomp).
-                Err(Errno::ENOSYS) => break self.open_by_walking(dest)?,
-                Err(source) => {
-                    return Err(sys("open mount target", &self.path.join(relative), source))
-                }
-                Ok(fd) => break fd,
-            }
-        };
-        self.check_inside(&fd, dest)?;
-        Ok(fd)
-    }
-
-    /// The fallback of [`Root::open_target`]: secure_join, then one component at a time
-    /// without following symlinks, so a symlink swapped in meanwhile is an error.
-    fn open_by_walking(&self, dest: &Path) -> Result<OwnedFd, RootfsError> {
-        let resolved = resolve_in_root(&self.path, dest)?;
-        let mut parts: Vec<_> = resolved.components().collect();
-        let Some(last) = parts.pop() else {
-            return self.dup();
-        };
-        let mut dir = self.dup()?;
-        for part in parts {
-            dir = self.child_dir(&dir, part.as_os_str(), false, dest)?;
-        }
-        let fd = openat(
-            &dir,
-            last.as_os_str(),
-            OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
-            Mode::empty(),
-        )
-        .map_err(|source| sys("open mount target", &self.path.join(&resolved), source))?;
-        let stat = fstat(&fd).map_err(|source| sys("stat", &self.path.join(&resolved), source))?;
-        if SFlag::from_bits_truncate(stat.st_mode) & SFlag::S_IFMT == SFlag::S_IFLNK {
-            return Err(RootfsError::Escapes {
+        open_in_root(&self.fd, &self.path, dest).map_err(|source| match source {
+            Errno::EXDEV => RootfsError::Escapes {
                 destination: dest.to_path_buf(),
-            });
-        }
-        Ok(fd)
+            },
+            source => sys("open mount target", &self.path.join(dest_rel(dest)), source),
+        })
     }
 
     /// Opens directory `name` under `dir` without following a symlink, creating it first
@@ -207,23 +161,6 @@ impl Root {
         .map_err(|source| sys("open directory", &self.path.join(dest_rel(dest)), source))
     }
 
-    /// Defence in depth: the opened target must lie in the rootfs as the host sees it.
-    fn check_inside(&self, fd: &OwnedFd, dest: &Path) -> Result<(), RootfsError> {
-        let link = fd_path(fd);
-        let real = std::fs::read_link(&link).map_err(|source| RootfsError::Io {
-            what: "readlink",
-            path: link,
-            source,
-        })?;
-        if real.starts_with(&self.path) {
-            Ok(())
-        } else {
-            Err(RootfsError::Escapes {
-                destination: dest.to_path_buf(),
-            })
-        }
-    }
-
     fn dup(&self) -> Result<OwnedFd, RootfsError> {
         self.fd
             .as_fd()
@@ -234,6 +171,64 @@ impl Root {
                 source,
             })
     }
+}
+
+/// Opens `dest`, a container path (`/` or empty for the root itself), as `O_PATH`,
+/// resolved as if `root` were `/`: `..` and absolute symlinks stay inside it. `root` is
+/// the rootfs directory open, `root_path` its canonical host path (what
+/// `/proc/self/fd` links print).
+///
+/// Uses openat2(2) with `RESOLVE_IN_ROOT`; where openat2 is missing (before Linux 5.6,
+/// or filtered by seccomp) the path is resolved with [`super::secure_join()`] and walked
+/// one component at a time with `O_NOFOLLOW`, so that a symlink swapped in meanwhile
+/// fails the lookup (`ELOOP`) instead of leading out. Errors are the lookup's errno,
+/// `EXDEV` when what was opened lies outside the root.
+pub fn open_in_root(root: &OwnedFd, root_path: &Path, dest: &Path) -> Result<OwnedFd, Errno> {
+    let relative = dest_rel(dest);
+    let relative = if relative.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        relative
+    };
+    let how = OpenHow::new()
+        .flags(OFlag::O_PATH | OFlag::O_CLOEXEC)
+        .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
+    let mut attempt = 0;
+    let fd = loop {
+        match openat2(root, relative, how) {
+            // The kernel gives up when a rename races the lookup; try again.
+            Err(Errno::EAGAIN) if attempt < 16 => attempt += 1,
+            Err(Errno::ENOSYS) => break open_by_walking(root, root_path, dest)?,
+            other => break other?,
+        }
+    };
+    // Defence in depth: what was opened must lie in the rootfs as the host sees it.
+    let real = std::fs::read_link(fd_path(&fd)).map_err(|_| Errno::EXDEV)?;
+    if real.starts_with(root_path) {
+        Ok(fd)
+    } else {
+        Err(Errno::EXDEV)
+    }
+}
+
+/// The fallback of [`open_in_root`]: secure_join, then one component at a time without
+/// following symlinks.
+fn open_by_walking(root: &OwnedFd, root_path: &Path, dest: &Path) -> Result<OwnedFd, Errno> {
+    let resolved = resolve_in_root(root_path, dest).map_err(|_| Errno::ELOOP)?;
+    let mut fd = root.try_clone().map_err(|_| Errno::EMFILE)?;
+    for part in resolved.components() {
+        fd = openat(
+            &fd,
+            part.as_os_str(),
+            OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )?;
+        if SFlag::from_bits_truncate(fstat(&fd)?.st_mode) & SFlag::S_IFMT == SFlag::S_IFLNK {
+            // resolve_in_root resolved every symlink; one here was swapped in meanwhile.
+            return Err(Errno::ELOOP);
+        }
+    }
+    Ok(fd)
 }
 
 /// The path through which mount(2) reaches what `fd` refers to.
@@ -304,7 +299,7 @@ mod tests {
         let expected = inside(&root, outside.path()).join("sub");
         for fd in [
             root.open_target(Path::new("/etc/evil/sub")).unwrap(),
-            root.open_by_walking(Path::new("/etc/evil/sub")).unwrap(),
+            open_by_walking(&root.fd, root.path(), Path::new("/etc/evil/sub")).unwrap(),
             root.open_target(Path::new("/../../etc/./evil/sub"))
                 .unwrap(),
         ] {

@@ -1,6 +1,31 @@
-//! Output helpers shared by the verbs: docker-style tables, sizes and ages.
+//! Output helpers shared by the verbs: docker-style tables, sizes and ages, and the
+//! report of a verb applied to several objects.
 
+use std::fmt::Display;
+use std::future::Future;
 use std::time::{Duration, SystemTime};
+
+/// Applies `action` to each of `names` in turn as docker's verbs on several objects do
+/// (`rm`, `kill`, `network rm`, ...): the name on stdout when it succeeds, the daemon's
+/// error on stderr when it fails, and on to the next. The exit status: 1 if any failed.
+pub async fn each_name<'a, F, Fut, E>(names: &'a [String], mut action: F) -> i32
+where
+    F: FnMut(&'a str) -> Fut,
+    Fut: Future<Output = Result<(), E>>,
+    E: Display,
+{
+    let mut failed = false;
+    for name in names {
+        match action(name).await {
+            Ok(()) => println!("{name}"),
+            Err(e) => {
+                eprintln!("Error response from daemon: {e}");
+                failed = true;
+            }
+        }
+    }
+    i32::from(failed)
+}
 
 /// Prints rows in left-aligned columns separated by at least three spaces.
 pub fn print_table<const N: usize>(rows: &[[String; N]]) {

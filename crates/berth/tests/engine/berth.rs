@@ -3,15 +3,14 @@
 //! whatever of it is left, and every mount left under the temp dir detached.
 
 use std::fs;
-use std::io::{Read, Write};
-use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use berth_testkit::{run_with_timeout, wait_until};
+use berth_testkit::cleanup::{kill_processes_naming, unmount_under};
+use berth_testkit::{ping, run_with_timeout, wait_until};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use tempfile::TempDir;
@@ -264,71 +263,5 @@ impl Drop for BerthDaemon {
             .args(["delete", "table", "ip", &instance])
             .stderr(Stdio::null())
             .status();
-    }
-}
-
-/// GET /_ping on `socket`; true on a 200.
-pub fn ping(socket: &Path) -> bool {
-    let Ok(mut stream) = UnixStream::connect(socket) else {
-        return false;
-    };
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-    if stream
-        .write_all(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
-        .is_err()
-    {
-        return false;
-    }
-    let mut reply = String::new();
-    let _ = stream.read_to_string(&mut reply);
-    reply.starts_with("HTTP/1.0 200") || reply.starts_with("HTTP/1.1 200")
-}
-
-/// SIGKILLs the processes that still name `dir` on their command line: shims and
-/// containers' helpers started by this daemon (their roots are under `dir`).
-fn kill_processes_naming(dir: &Path) {
-    let marker = dir.as_os_str().as_encoded_bytes();
-    let Ok(entries) = fs::read_dir("/proc") else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<i32>().ok())
-        else {
-            continue;
-        };
-        let cmdline = fs::read(entry.path().join("cmdline")).unwrap_or_default();
-        if cmdline.windows(marker.len()).any(|w| w == marker) {
-            eprintln!(
-                "killing leftover process {pid}: {}",
-                String::from_utf8_lossy(&cmdline).replace('\0', " ")
-            );
-            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
-        }
-    }
-}
-
-/// The mount points under `dir`, from /proc/self/mountinfo.
-pub fn mounts_under(dir: &Path) -> Vec<PathBuf> {
-    fs::read_to_string("/proc/self/mountinfo")
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|line| line.split(' ').nth(4))
-        .map(PathBuf::from)
-        .filter(|target| target.starts_with(dir))
-        .collect()
-}
-
-/// Detaches every mount under `dir`, deepest first, saying which were left.
-fn unmount_under(dir: &Path) {
-    let mut targets = mounts_under(dir);
-    targets.sort_by_key(|t| std::cmp::Reverse(t.components().count()));
-    for target in targets {
-        eprintln!("unmounting leftover {}", target.display());
-        if let Err(e) = nix::mount::umount2(&target, nix::mount::MntFlags::MNT_DETACH) {
-            eprintln!("cannot unmount {}: {e}", target.display());
-        }
     }
 }

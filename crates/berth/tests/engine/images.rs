@@ -3,7 +3,6 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use berth_testkit::busybox;
 
@@ -46,15 +45,7 @@ pub fn rootfs_tar(dir: &Path) -> PathBuf {
     fs::write(rootfs.join("www/index.html"), INDEX_HTML).expect("write index.html");
     fs::create_dir_all(rootfs.join("root")).expect("mkdir /root");
     let tar = dir.join("busybox-e2e.tar");
-    let status = Command::new("tar")
-        .arg("-C")
-        .arg(&rootfs)
-        .arg("-cf")
-        .arg(&tar)
-        .arg(".")
-        .status()
-        .expect("run tar");
-    assert!(status.success(), "tar of the busybox rootfs failed");
+    busybox::tar_dir(&rootfs, &tar);
     tar
 }
 

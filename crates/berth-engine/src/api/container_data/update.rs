@@ -16,74 +16,19 @@ use super::{lookup, procfs};
 use crate::api::{json, parse_body, ApiResult, AppState};
 use crate::container::view::event_attributes;
 use crate::error::EngineError;
-
-/// The smallest memory limit or reservation dockerd accepts.
-const MIN_MEMORY: i64 = 6 * 1024 * 1024;
-/// The CFS period `NanoCpus` is spread over, in microseconds.
-const NANO_CPUS_PERIOD: i64 = 100_000;
+use crate::spec::resources::{check_blkio_weight, check_cpu, check_memory, nano_cpus_cfs};
 
 fn invalid(message: impl Into<String>) -> EngineError {
     EngineError::Invalid(message.into())
 }
 
 /// The request's own checks (dockerd's `verifyContainerSettings` for an update, which
-/// unlike create allows a swap limit without a memory limit).
-pub fn validate(update: &HostConfig, cpus: u32) -> Result<(), EngineError> {
-    let memory = update.memory.unwrap_or(0);
-    let swap = update.memory_swap.unwrap_or(0);
-    let reservation = update.memory_reservation.unwrap_or(0);
-    if memory != 0 && memory < MIN_MEMORY {
-        return Err(invalid("Minimum memory limit allowed is 6MB"));
-    }
-    if memory > 0 && swap > 0 && swap < memory {
-        return Err(invalid(
-            "Minimum memoryswap limit should be larger than memory limit, see usage",
-        ));
-    }
-    if reservation != 0 && reservation < MIN_MEMORY {
-        return Err(invalid("Minimum memory reservation allowed is 6MB"));
-    }
-    if memory > 0 && reservation > 0 && memory < reservation {
-        return Err(invalid(
-            "Minimum memory limit can not be less than memory reservation limit, see usage",
-        ));
-    }
-    let nano = update.nano_cpus.unwrap_or(0);
-    let period = update.cpu_period.unwrap_or(0);
-    let quota = update.cpu_quota.unwrap_or(0);
-    if nano > 0 && period > 0 {
-        return Err(invalid(
-            "Conflicting options: Nano CPUs and CPU Period cannot both be set",
-        ));
-    }
-    if nano > 0 && quota > 0 {
-        return Err(invalid(
-            "Conflicting options: Nano CPUs and CPU Quota cannot both be set",
-        ));
-    }
-    if nano < 0 || nano > i64::from(cpus) * 1_000_000_000 {
-        return Err(invalid(format!(
-            "Range of CPUs is from 0.01 to {cpus}.00, as there are only {cpus} CPUs available"
-        )));
-    }
-    if period != 0 && !(1000..=1_000_000).contains(&period) {
-        return Err(invalid(
-            "CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)",
-        ));
-    }
-    if quota > 0 && quota < 1000 {
-        return Err(invalid(
-            "CPU cfs quota can not be less than 1ms (i.e. 1000)",
-        ));
-    }
-    if update.cpu_shares.unwrap_or(0) < 0 {
-        return Err(invalid("shares: invalid argument"));
-    }
-    if let Some(weight) = update.blkio_weight.filter(|&w| w > 0) {
-        if !(10..=1000).contains(&weight) {
-            return Err(invalid("Range of blkio weight is from 10 to 1000"));
-        }
-    }
+/// unlike create allows a swap limit without a memory limit): create's resource checks
+/// on a host with `cpus` CPUs, and the restart policy's.
+pub fn validate(update: &HostConfig, cpus: usize) -> Result<(), EngineError> {
+    check_memory(update, true)?;
+    check_cpu(update, cpus)?;
+    check_blkio_weight(update)?;
     if let Some(policy) = &update.restart_policy {
         let retries = policy.maximum_retry_count.unwrap_or(0);
         if retries < 0 {
@@ -204,12 +149,13 @@ pub fn resources(update: &HostConfig) -> LinuxResources {
     }
     let (mut period, mut quota) = (None, None);
     if let Some(nano) = set(update.nano_cpus) {
-        period = Some(NANO_CPUS_PERIOD);
-        quota = Some(nano * NANO_CPUS_PERIOD / 1_000_000_000);
+        let (nano_period, nano_quota) = nano_cpus_cfs(nano);
+        period = Some(nano_period);
+        quota = Some(nano_quota);
     }
     quota = quota.or(set(update.cpu_quota));
-    period = period.or(set(update.cpu_period));
-    if let Some(period) = period.and_then(|p| u64::try_from(p).ok()) {
+    period = period.or(set(update.cpu_period).and_then(|p| u64::try_from(p).ok()));
+    if let Some(period) = period {
         cpu.set_period(Some(period));
         cpu_set = true;
     }
@@ -272,7 +218,7 @@ pub async fn update(
     let update: HostConfig = serde_json::from_value(raw.clone())
         .map_err(|e| EngineError::Invalid(format!("invalid JSON in the request body: {e}")))?;
     let container = lookup(&engine, &id)?;
-    validate(&update, procfs::online_cpus())?;
+    validate(&update, procfs::online_cpus() as usize)?;
     let _lifecycle = container.op.lock().await;
     let (status, mut host_config) = container.with(|r| (r.state.status, r.host_config.clone()));
     if matches!(status, ContainerStatus::Removing | ContainerStatus::Dead) {

@@ -249,7 +249,7 @@ impl CreateFlags {
             extra_hosts: non_empty(self.add_host.clone()),
             log_config: self.log_driver.as_ref().map(|driver| LogConfig {
                 r#type: driver.clone(),
-                config: (!self.log_opt.is_empty()).then(|| key_values(&self.log_opt)),
+                config: key_values(&self.log_opt),
             }),
             ..HostConfig::default()
         };
@@ -277,7 +277,7 @@ impl CreateFlags {
                     vec![e.clone()]
                 }
             }),
-            labels: (!self.label.is_empty()).then(|| key_values(&self.label)),
+            labels: key_values(&self.label),
             stop_signal: self.stop_signal.clone(),
             stop_timeout: self.stop_timeout,
             ..ContainerConfig::default()
@@ -350,14 +350,18 @@ fn non_empty<T>(v: Vec<T>) -> Option<Vec<T>> {
     (!v.is_empty()).then_some(v)
 }
 
-fn key_values(pairs: &[String]) -> BTreeMap<String, String> {
-    pairs
-        .iter()
-        .map(|p| match p.split_once('=') {
-            Some((k, v)) => (k.to_string(), v.to_string()),
-            None => (p.clone(), String::new()),
-        })
-        .collect()
+/// `KEY=VALUE` flags (`--label`, `--opt`, ...) as a map, a bare `KEY` with an empty
+/// value; `None` when there are none.
+pub fn key_values(pairs: &[String]) -> Option<BTreeMap<String, String>> {
+    (!pairs.is_empty()).then(|| {
+        pairs
+            .iter()
+            .map(|p| match p.split_once('=') {
+                Some((k, v)) => (k.to_string(), v.to_string()),
+                None => (p.clone(), String::new()),
+            })
+            .collect()
+    })
 }
 
 /// `[IP:][HOST:]CONTAINER[/PROTO]` into (`CONTAINER/PROTO`, binding).

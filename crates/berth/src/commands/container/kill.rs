@@ -2,6 +2,7 @@
 
 use clap::Args;
 
+use crate::commands::output::each_name;
 use crate::commands::{async_rt, daemon_client, Context};
 
 /// `berth kill` arguments.
@@ -19,16 +20,9 @@ pub struct KillArgs {
 pub fn run(ctx: &Context, args: KillArgs) -> anyhow::Result<i32> {
     async_rt::block_on(async {
         let client = daemon_client::connect(ctx).await?;
-        let mut failed = false;
-        for name in &args.containers {
-            match client.kill_container(name, Some(&args.signal)).await {
-                Ok(()) => println!("{name}"),
-                Err(e) => {
-                    eprintln!("Error response from daemon: {e}");
-                    failed = true;
-                }
-            }
-        }
-        Ok(i32::from(failed))
+        Ok(each_name(&args.containers, |name| {
+            client.kill_container(name, Some(&args.signal))
+        })
+        .await)
     })?
 }

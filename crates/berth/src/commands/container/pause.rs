@@ -2,6 +2,7 @@
 
 use clap::Args;
 
+use crate::commands::output::each_name;
 use crate::commands::{async_rt, daemon_client, Context};
 
 /// `berth pause` / `berth unpause` arguments.
@@ -16,21 +17,15 @@ pub struct PauseArgs {
 pub fn run(ctx: &Context, args: PauseArgs, pause: bool) -> anyhow::Result<i32> {
     async_rt::block_on(async {
         let client = daemon_client::connect(ctx).await?;
-        let mut failed = false;
-        for name in &args.containers {
-            let result = if pause {
+        let client = &client;
+        let status = each_name(&args.containers, |name| async move {
+            if pause {
                 client.pause_container(name).await
             } else {
                 client.unpause_container(name).await
-            };
-            match result {
-                Ok(()) => println!("{name}"),
-                Err(e) => {
-                    eprintln!("Error response from daemon: {e}");
-                    failed = true;
-                }
             }
-        }
-        Ok(i32::from(failed))
+        })
+        .await;
+        Ok(status)
     })?
 }

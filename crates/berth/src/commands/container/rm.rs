@@ -3,6 +3,7 @@
 use berth_client::RemoveContainerOptions;
 use clap::Args;
 
+use crate::commands::output::each_name;
 use crate::commands::{async_rt, daemon_client, Context};
 
 /// `berth rm` arguments.
@@ -27,16 +28,9 @@ pub fn run(ctx: &Context, args: RmArgs) -> anyhow::Result<i32> {
             force: args.force,
             volumes: args.volumes,
         };
-        let mut failed = false;
-        for name in &args.containers {
-            match client.remove_container(name, options).await {
-                Ok(()) => println!("{name}"),
-                Err(e) => {
-                    eprintln!("Error response from daemon: {e}");
-                    failed = true;
-                }
-            }
-        }
-        Ok(i32::from(failed))
+        Ok(each_name(&args.containers, |name| {
+            client.remove_container(name, options)
+        })
+        .await)
     })?
 }

@@ -3,6 +3,7 @@
 use berth_client::StopOptions;
 use clap::Args;
 
+use crate::commands::output::each_name;
 use crate::commands::{async_rt, daemon_client, Context};
 
 /// `berth stop` / `berth restart` arguments.
@@ -27,21 +28,16 @@ pub fn run(ctx: &Context, args: StopArgs, restart: bool) -> anyhow::Result<i32> 
             timeout: args.timeout,
             signal: args.signal.clone(),
         };
-        let mut failed = false;
-        for name in &args.containers {
-            let result = if restart {
-                client.restart_container(name, &options).await
+        let client = &client;
+        let options = &options;
+        let status = each_name(&args.containers, |name| async move {
+            if restart {
+                client.restart_container(name, options).await
             } else {
-                client.stop_container_with(name, &options).await
-            };
-            match result {
-                Ok(()) => println!("{name}"),
-                Err(e) => {
-                    eprintln!("Error response from daemon: {e}");
-                    failed = true;
-                }
+                client.stop_container_with(name, options).await
             }
-        }
-        Ok(i32::from(failed))
+        })
+        .await;
+        Ok(status)
     })?
 }

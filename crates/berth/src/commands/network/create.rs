@@ -1,10 +1,9 @@
 //! `berth network create`.
 
-use std::collections::BTreeMap;
-
 use berth_client::types::networks::{Ipam, IpamConfig, NetworkCreateRequest};
 use clap::Args;
 
+use crate::commands::container::config::key_values;
 use crate::commands::{async_rt, daemon_client, Context};
 
 /// `berth network create` arguments.
@@ -41,17 +40,6 @@ pub struct CreateArgs {
     name: String,
 }
 
-fn pairs(list: &[String]) -> Option<BTreeMap<String, String>> {
-    (!list.is_empty()).then(|| {
-        list.iter()
-            .map(|p| {
-                let (k, v) = p.split_once('=').unwrap_or((p, ""));
-                (k.to_string(), v.to_string())
-            })
-            .collect()
-    })
-}
-
 /// Creates the network and prints its ID.
 pub fn run(ctx: &Context, args: CreateArgs) -> anyhow::Result<i32> {
     let config: Vec<IpamConfig> = args
@@ -76,8 +64,8 @@ pub fn run(ctx: &Context, args: CreateArgs) -> anyhow::Result<i32> {
             config: Some(config),
             options: None,
         }),
-        options: pairs(&args.opt),
-        labels: pairs(&args.label),
+        options: key_values(&args.opt),
+        labels: key_values(&args.label),
         ..NetworkCreateRequest::default()
     };
     async_rt::block_on(async {

@@ -2,6 +2,7 @@
 
 use clap::Args;
 
+use crate::commands::output::each_name;
 use crate::commands::{async_rt, daemon_client, Context};
 
 /// `berth network rm` arguments.
@@ -16,16 +17,6 @@ pub struct RmArgs {
 pub fn run(ctx: &Context, args: RmArgs) -> anyhow::Result<i32> {
     async_rt::block_on(async {
         let client = daemon_client::connect(ctx).await?;
-        let mut failed = false;
-        for name in &args.networks {
-            match client.remove_network(name).await {
-                Ok(()) => println!("{name}"),
-                Err(e) => {
-                    eprintln!("Error response from daemon: {e}");
-                    failed = true;
-                }
-            }
-        }
-        Ok(i32::from(failed))
+        Ok(each_name(&args.networks, |name| client.remove_network(name)).await)
     })?
 }

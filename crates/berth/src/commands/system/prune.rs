@@ -36,7 +36,9 @@ pub fn confirm(warning: &str) -> anyhow::Result<bool> {
     Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
 }
 
-fn list(title: &str, names: &[String]) {
+/// Prints what a prune removed: `title:`, a name a line and a blank line (nothing when
+/// nothing was removed).
+pub fn print_deleted(title: &str, names: &[String]) {
     if !names.is_empty() {
         println!("{title}:");
         for name in names {
@@ -69,13 +71,13 @@ pub fn run(ctx: &Context, args: PruneArgs) -> anyhow::Result<i32> {
         let filters = filters(&args.filter)?;
         let mut total = 0u64;
         let report = client.prune_containers(&filters).await?;
-        list("Deleted Containers", &report.deleted);
+        print_deleted("Deleted Containers", &report.deleted);
         total += report.space_reclaimed;
         let report = client.prune_networks(&filters).await?;
-        list("Deleted Networks", &report.deleted);
+        print_deleted("Deleted Networks", &report.deleted);
         if args.volumes {
             let report = client.prune_volumes(&filters).await?;
-            list("Deleted Volumes", &report.deleted);
+            print_deleted("Deleted Volumes", &report.deleted);
             total += report.space_reclaimed;
         }
         let mut image_filters: Filters = filters.clone();

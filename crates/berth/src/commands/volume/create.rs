@@ -1,10 +1,9 @@
 //! `berth volume create`.
 
-use std::collections::BTreeMap;
-
 use berth_client::types::volumes::VolumeCreateRequest;
 use clap::Args;
 
+use crate::commands::container::config::key_values;
 use crate::commands::{async_rt, daemon_client, Context};
 
 /// `berth volume create` arguments.
@@ -23,24 +22,13 @@ pub struct CreateArgs {
     name: Option<String>,
 }
 
-fn pairs(list: &[String]) -> Option<BTreeMap<String, String>> {
-    (!list.is_empty()).then(|| {
-        list.iter()
-            .map(|p| {
-                let (k, v) = p.split_once('=').unwrap_or((p, ""));
-                (k.to_string(), v.to_string())
-            })
-            .collect()
-    })
-}
-
 /// Creates the volume and prints its name.
 pub fn run(ctx: &Context, args: CreateArgs) -> anyhow::Result<i32> {
     let request = VolumeCreateRequest {
         name: args.name.clone(),
         driver: args.driver.clone(),
-        driver_opts: pairs(&args.opt),
-        labels: pairs(&args.label),
+        driver_opts: key_values(&args.opt),
+        labels: key_values(&args.label),
     };
     async_rt::block_on(async {
         let client = daemon_client::connect(ctx).await?;

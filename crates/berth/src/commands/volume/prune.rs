@@ -4,6 +4,7 @@ use clap::Args;
 
 use crate::commands::container::ps::filters;
 use crate::commands::output::human_size;
+use crate::commands::system::prune::{confirm, print_deleted};
 use crate::commands::{async_rt, daemon_client, Context};
 
 /// `berth volume prune` arguments.
@@ -23,7 +24,7 @@ pub struct PruneArgs {
 /// Removes unused volumes and lists them.
 pub fn run(ctx: &Context, args: PruneArgs) -> anyhow::Result<i32> {
     if !args.force
-        && !crate::commands::system::prune::confirm(
+        && !confirm(
             "WARNING! This will remove anonymous local volumes not used by at least one container.",
         )?
     {
@@ -39,13 +40,7 @@ pub fn run(ctx: &Context, args: PruneArgs) -> anyhow::Result<i32> {
             filters.insert("all".to_string(), vec!["true".to_string()]);
         }
         let report = client.prune_volumes(&filters).await?;
-        if !report.deleted.is_empty() {
-            println!("Deleted Volumes:");
-            for name in &report.deleted {
-                println!("{name}");
-            }
-            println!();
-        }
+        print_deleted("Deleted Volumes", &report.deleted);
         println!(
             "Total reclaimed space: {}",
             human_size(report.space_reclaimed)
