@@ -2,8 +2,9 @@
 # Builds berth and shows its main job, on embedded defaults (no external service, no
 # network): the local container workflow.
 #   1. a base image made offline from the host's static busybox (`berth import`);
-#   2. a small web app image on top of it (its files and its CMD/EXPOSE);
-#   3. the engine (`berth daemon`), then `berth run -d -p` of the app, fetched over the
+#   2. the engine (`berth daemon`);
+#   3. a small web app built from a Dockerfile on that base (`berth build`: COPY, RUN,
+#      EXPOSE, CMD), then `berth run -d -p` of the app, fetched over the
 #      published port with curl; a second container on a user network reaches the first by
 #      name through the embedded DNS; `berth ps`, `berth logs`, `berth rm -f`.
 # Everything runs in a temp dir (its own data root, exec root and network names) and is
@@ -52,18 +53,7 @@ echo 'root:x:0:' >"$work/base/etc/group"
 tar -C "$work/base" -cf "$work/base.tar" .
 "${berth[@]}" import -c 'CMD ["sh"]' "$work/base.tar" demo/base:1 >/dev/null
 
-berth_say "2. the example app: a page and a web server on the base"
-mkdir -p "$work/app/www"
-cp -a "$work/base/." "$work/app/"
-cat >"$work/app/www/index.html" <<'EOF'
-<h1>hello from a berth container</h1>
-EOF
-tar -C "$work/app" -cf "$work/app.tar" .
-"${berth[@]}" import -c 'EXPOSE 80' -c 'CMD ["httpd", "-f", "-v", "-p", "80", "-h", "/www"]' \
-    "$work/app.tar" demo/web:1 >/dev/null
-"${berth[@]}" images
-
-berth_say "3. the engine: berth daemon (Docker Engine API on $work/exec/berth.sock)"
+berth_say "2. the engine: berth daemon (Docker Engine API on $work/exec/berth.sock)"
 "$repo/target/release/berth" --data-root "$work/data" --exec-root "$work/exec" \
     daemon --instance "$instance" 2>"$work/daemon.log" &
 daemon_pid=$!
@@ -72,6 +62,21 @@ for _ in $(seq 100); do
     sleep 0.05
 done
 "${berth[@]}" version >/dev/null || berth_die "the daemon did not start: $(cat "$work/daemon.log")"
+
+berth_say "3. the example app, built from a Dockerfile: berth build -t demo/web:1"
+mkdir -p "$work/app"
+cat >"$work/app/index.html" <<'EOF'
+<h1>hello from a berth container</h1>
+EOF
+cat >"$work/app/Dockerfile" <<'EOF'
+FROM demo/base:1
+COPY index.html /www/index.html
+RUN test -s /www/index.html
+EXPOSE 80
+CMD ["httpd", "-f", "-v", "-p", "80", "-h", "/www"]
+EOF
+"${berth[@]}" build -t demo/web:1 "$work/app"
+"${berth[@]}" images
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 berth_say "berth run -d --name demo-web -p 127.0.0.1:$port:80 demo/web:1"
