@@ -71,6 +71,12 @@ fn build_tag_and_run() {
         text.contains(&format!("Successfully built {short}")),
         "{text}"
     );
+    // As the legacy builder: the last step's result is the built image.
+    let last_result = text
+        .lines()
+        .filter_map(|l| l.strip_prefix(" ---> "))
+        .next_back();
+    assert_eq!(last_result, Some(short), "{text}");
     assert_eq!(h.ok(&["run", "--rm", &name]), "hi\n");
     assert_eq!(h.ok(&["run", "--rm", &name, "cat", "/kept.txt"]), "kept\n");
     let listing = h.berth(&["run", "--rm", &name, "ls", "/"]);

@@ -132,18 +132,38 @@ async fn run(
     );
     let runner = EngineStepRunner::new(engine.clone());
     let (events_tx, mut events) = mpsc::channel::<BuildEvent>(64);
+    // A step's result is held back until the next event: the last one is shown as the
+    // built image's id, as the legacy builder's last ` ---> id` is "Successfully built id".
     let forward = async {
+        let mut held: Option<BuildEvent> = None;
         while let Some(event) = events.recv().await {
             if quiet {
                 continue;
             }
-            if let Some(message) = messages::event(&event) {
+            if let Some(previous) = held.take() {
+                if let Some(message) = messages::event(&previous) {
+                    let _ = tx.send(Report::Message(message)).await;
+                }
+            }
+            if matches!(event, BuildEvent::StepResult(_)) {
+                held = Some(event);
+            } else if let Some(message) = messages::event(&event) {
                 let _ = tx.send(Report::Message(message)).await;
             }
         }
+        held
     };
-    let (result, ()) = tokio::join!(builder.build(request, &runner, events_tx), forward);
+    let (result, held) = tokio::join!(builder.build(request, &runner, events_tx), forward);
     drop(work);
+    let last = match (&result, held) {
+        (Ok(built), Some(BuildEvent::StepResult(_))) => {
+            Some(BuildEvent::StepResult(built.image_id.clone()))
+        }
+        (_, held) => held,
+    };
+    if let Some(message) = last.as_ref().and_then(messages::event) {
+        let _ = tx.send(Report::Message(message)).await;
+    }
     let _ = tx.send(Report::Done(result)).await;
 }
 
