@@ -6,136 +6,13 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use berth_testkit::{busybox, find_program, run_with_timeout};
+use berth_testkit::{busybox, run_with_timeout};
 
-struct Daemon {
-    child: Child,
-    host: String,
-    docker: PathBuf,
-    dir: tempfile::TempDir,
-}
+mod daemon_bin;
 
-impl Daemon {
-    fn start() -> Option<Daemon> {
-        let berth = std::env::var_os("BERTH_BIN")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| {
-                Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/debug/berth")
-            });
-        if !berth.is_file() {
-            eprintln!(
-                "skipped: no berth binary at {} (cargo build -p berth)",
-                berth.display()
-            );
-            return None;
-        }
-        let Some(docker) = find_program("docker") else {
-            eprintln!("skipped: the docker CLI is not installed");
-            return None;
-        };
-        let dir = tempfile::Builder::new()
-            .prefix("berth-cdata-")
-            .tempdir()
-            .unwrap();
-        let exec_root = dir.path().join("e");
-        let host = format!("unix://{}/s.sock", exec_root.display());
-        let instance = format!("t{:06x}", rand_suffix());
-        let log = std::fs::File::create(dir.path().join("daemon.log")).unwrap();
-        let child = Command::new(&berth)
-            .arg("daemon")
-            .arg("--data-root")
-            .arg(dir.path().join("d"))
-            .arg("--exec-root")
-            .arg(&exec_root)
-            .arg("-H")
-            .arg(&host)
-            .arg("--instance")
-            .arg(&instance)
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        let daemon = Daemon {
-            child,
-            host,
-            docker,
-            dir,
-        };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !daemon.docker(&["version"]).status.success() {
-            assert!(
-                Instant::now() < deadline,
-                "the daemon did not answer:\n{}",
-                daemon.log()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Some(daemon)
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("daemon.log")).unwrap_or_default()
-    }
-
-    fn docker(&self, args: &[&str]) -> Output {
-        let mut cmd = Command::new(&self.docker);
-        cmd.args(args)
-            .env("DOCKER_HOST", &self.host)
-            .env_remove("DOCKER_CONTEXT");
-        run_with_timeout(&mut cmd, Duration::from_secs(60))
-            .unwrap_or_else(|e| panic!("docker {}: {e}", args.join(" ")))
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.docker(args);
-        assert!(
-            out.status.success(),
-            "`docker {}` failed: {}\n{}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr),
-            self.log()
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn fails(&self, args: &[&str]) -> String {
-        let out = self.docker(args);
-        assert!(
-            !out.status.success(),
-            "`docker {}` succeeded",
-            args.join(" ")
-        );
-        String::from_utf8_lossy(&out.stderr).into_owned()
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let ids = self.docker(&["ps", "-aq"]);
-        for id in String::from_utf8_lossy(&ids.stdout).split_whitespace() {
-            self.docker(&["rm", "-f", "-v", id]);
-        }
-        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
-        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
-        let deadline = Instant::now() + Duration::from_secs(20);
-        if berth_testkit::wait_until(&mut self.child, deadline).is_none() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-fn rand_suffix() -> u32 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    (nanos ^ std::process::id().rotate_left(12)) & 0xff_ffff
-}
+use daemon_bin::Daemon;
 
 #[test]
 fn container_data_through_the_docker_cli() {
@@ -184,9 +61,7 @@ fn logs(d: &Daemon) {
     assert_eq!(lines.len(), 2, "{tail}");
     assert!(lines[0].contains("Z tick "), "{tail}");
     // A follow goes on with new lines (it is cut off here, the container runs on).
-    let mut cmd = Command::new(&d.docker);
-    cmd.args(["logs", "-f", "--tail", "0", "app"])
-        .env("DOCKER_HOST", &d.host);
+    let mut cmd = d.command(&["logs", "-f", "--tail", "0", "app"]);
     let out = run_with_timeout(&mut cmd, Duration::from_millis(1500));
     match out {
         Ok(out) => panic!("follow ended while the container runs: {out:?}"),
