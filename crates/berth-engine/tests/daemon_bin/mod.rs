@@ -184,4 +184,3 @@ impl Drop for Daemon {
         let _ = berth_net::nat::Nft::new(&self.instance).delete_table();
     }
 }
-
