@@ -90,15 +90,7 @@ async fn start(
             Ok(Some(stream)) => Ok(stream),
             Ok(None) => Err(None),
             Err(e) => {
-                let message = e
-                    .to_string()
-                    .replace("No such file or directory", "no such file or directory")
-                    .replace("Permission denied", "permission denied");
-                let code = if message.contains("no such file") || message.contains("not found") {
-                    127
-                } else {
-                    126
-                };
+                let (message, code) = crate::container::launch_failure(&e.to_string(), 126);
                 exec::finish(&start_engine, &start_session, code);
                 Err(Some(format!("OCI runtime exec failed: {message}")))
             }

@@ -38,11 +38,16 @@ pub async fn handle_exit(engine: &Arc<Engine>, container: &Arc<Container>, exit:
     if let Err(e) = engine.networks().release_exited(&id).await {
         tracing::warn!(container = %id, error = %e, "release the container's network");
     }
-    if let Some(shim) = container.shim() {
-        let _ = shim.request(&berth_shim::Request::Delete).await;
-    }
+    // The shim deletes the container from the runtime; only without a shim to ask is it
+    // done here.
+    let deleted = match container.shim() {
+        Some(shim) => shim.request(&berth_shim::Request::Delete).await.is_ok(),
+        None => false,
+    };
     container.set_shim(None);
-    let _ = berth_runtime::container::delete(engine.runtime(), &id, true);
+    if !deleted {
+        let _ = berth_runtime::container::delete(engine.runtime(), &id, true);
+    }
     super::mounts::release(engine, &container.with(|r| r.mounts.clone()));
     let exit_code = i64::from(exit.exit_code);
     let (policy, max_retries, restarts, manually_stopped, auto_remove, ran_for) =

@@ -403,6 +403,24 @@ fn name_conflict(name: &str, owner: &str) -> EngineError {
     ))
 }
 
+/// A process that could not be started (a container's or an exec's): the reason in Go's
+/// words, which clients match to pick an exit code (`docker run` exits 127 on "no such
+/// file or directory", 126 on "permission denied"), and Docker's code: 127 when the
+/// program is missing, 126 when it cannot be executed, `otherwise` else.
+pub fn launch_failure(error: &str, otherwise: i64) -> (String, i64) {
+    let message = error
+        .replace("No such file or directory", "no such file or directory")
+        .replace("Permission denied", "permission denied");
+    let code = if message.contains("no such file") || message.contains("not found") {
+        127
+    } else if message.contains("permission denied") || message.contains("not a directory") {
+        126
+    } else {
+        otherwise
+    };
+    (message, code)
+}
+
 /// Now, as Docker prints times: RFC 3339 with nanoseconds, UTC.
 pub fn now_rfc3339() -> String {
     berth_runtime::state::now_rfc3339()

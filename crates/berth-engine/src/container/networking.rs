@@ -114,7 +114,9 @@ fn published_ports(record: &Record) -> Result<Vec<PortMapping>> {
     Ok(out)
 }
 
-fn endpoint_id(container_id: &str, network_id: &str) -> String {
+/// The endpoint id Docker shows for a container on a network: derived, so that network
+/// and container inspect agree without storing it.
+pub fn endpoint_id(container_id: &str, network_id: &str) -> String {
     use sha2::{Digest, Sha256};
     hex::encode(Sha256::digest(format!("{container_id}/{network_id}")))
 }

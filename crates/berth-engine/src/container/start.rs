@@ -105,29 +105,12 @@ pub(crate) async fn start_locked(engine: &Arc<Engine>, container: &Arc<Container
     match start_inner(engine, container).await {
         Ok(()) => Ok(()),
         Err(e) => {
-            // In Go's words, which clients match to pick an exit code (`docker run` exits
-            // 127 on "no such file or directory", 126 on "permission denied").
-            let message = e
-                .to_string()
-                .replace("No such file or directory", "no such file or directory")
-                .replace("Permission denied", "permission denied");
+            let (message, exit_code) = super::launch_failure(&e.to_string(), 128);
             let e = match e {
                 EngineError::Shim(_) | EngineError::Runtime(_) => {
                     EngineError::Invalid(format!("failed to create task for container: {message}"))
                 }
                 other => other,
-            };
-            // Docker's codes for a process that could not start: 127 when the program is
-            // missing, 126 when it cannot be executed, 128 otherwise.
-            let exit_code = if message.contains("no such file")
-                || message.contains("not found")
-                || message.contains("No such file")
-            {
-                127
-            } else if message.contains("ermission denied") || message.contains("not a directory") {
-                126
-            } else {
-                128
             };
             let auto_remove = container.with(|r| r.host_config.auto_remove.unwrap_or(false));
             let _ = container.update(|r| {

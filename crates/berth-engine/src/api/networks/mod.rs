@@ -29,8 +29,6 @@ use super::{json, json_status, parse_body, ApiResult, AppState};
 use crate::engine::Engine;
 use crate::error::{EngineError, Result};
 
-pub use self::view::endpoint_id;
-
 /// The option naming the Linux bridge (`docker network create -o`).
 const BRIDGE_NAME_OPTION: &str = "com.docker.network.bridge.name";
 

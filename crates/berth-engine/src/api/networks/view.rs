@@ -9,6 +9,7 @@ use berth_net::state::NetworkState;
 use sha2::{Digest, Sha256};
 
 use super::meta::{MetaStore, NetworkMeta};
+use crate::container::networking::endpoint_id;
 use crate::engine::Engine;
 use crate::error::{EngineError, Result};
 
@@ -55,13 +56,6 @@ impl Entry {
 /// A stable 64-hex id for `text`.
 fn hash_id(text: &str) -> String {
     hex::encode(Sha256::digest(text.as_bytes()))
-}
-
-/// The endpoint id Docker shows for container `container_id` on network `network_id`:
-/// derived, so that network and container inspect agree without storing it (the same
-/// formula as `container::networking`'s).
-pub fn endpoint_id(network_id: &str, container_id: &str) -> String {
-    hash_id(&format!("{container_id}/{network_id}"))
 }
 
 fn rfc3339(time: SystemTime) -> String {
@@ -149,7 +143,7 @@ pub fn network(engine: &Engine, entry: &Entry, containers: bool) -> Network {
                         ep.container_id.clone(),
                         NetworkContainer {
                             name: ep.name.clone(),
-                            endpoint_id: endpoint_id(&entry.id, &ep.container_id),
+                            endpoint_id: endpoint_id(&ep.container_id, &entry.id),
                             mac_address: ep.mac.clone(),
                             ipv4_address: format!("{}/{prefix}", ep.ip),
                             ipv6_address: String::new(),
@@ -168,7 +162,7 @@ pub fn network(engine: &Engine, entry: &Entry, containers: bool) -> Network {
                         id.clone(),
                         NetworkContainer {
                             name,
-                            endpoint_id: endpoint_id(&entry.id, &id),
+                            endpoint_id: endpoint_id(&id, &entry.id),
                             ..Default::default()
                         },
                     );
