@@ -107,22 +107,40 @@ pub async fn prune(
     Ok((removed, reclaimed))
 }
 
-/// Bytes under `path` (files only, not following symlinks).
-pub fn dir_size(path: &std::path::Path) -> u64 {
+/// Bytes of the files under `dir` (a container's writable layer), each hard-linked inode
+/// once, symlinks not followed; 0 if it does not exist.
+pub fn dir_size(dir: &std::path::Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    let mut seen = std::collections::HashSet::new();
     let mut total = 0;
-    let mut stack = vec![path.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(path) = stack.pop() {
+        let Ok(meta) = std::fs::symlink_metadata(&path) else {
             continue;
         };
-        for entry in entries.flatten() {
-            let Ok(meta) = entry.metadata() else { continue };
-            if meta.is_dir() {
-                stack.push(entry.path());
-            } else {
-                total += meta.len();
+        if meta.is_dir() {
+            if let Ok(entries) = std::fs::read_dir(&path) {
+                stack.extend(entries.flatten().map(|e| e.path()));
             }
+        } else if seen.insert((meta.dev(), meta.ino())) {
+            total += meta.len();
         }
     }
     total
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dir_size;
+
+    #[test]
+    fn sizes_count_hard_links_once() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a"), [0u8; 100]).unwrap();
+        std::fs::hard_link(dir.path().join("a"), dir.path().join("b")).unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        std::fs::write(dir.path().join("sub/c"), [0u8; 10]).unwrap();
+        assert_eq!(dir_size(dir.path()), 110);
+        assert_eq!(dir_size(&dir.path().join("missing")), 0);
+    }
 }

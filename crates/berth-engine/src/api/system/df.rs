@@ -1,8 +1,6 @@
 //! `GET /system/df`: what images, containers and volumes take on disk.
 
 use std::collections::{HashMap, HashSet};
-use std::os::unix::fs::MetadataExt;
-use std::path::Path;
 
 use axum::extract::{Query, State};
 use axum::response::Response;
@@ -150,7 +148,7 @@ fn volumes(engine: &Engine) -> Result<Vec<Volume>> {
 /// whole root file system.
 fn container_summary(engine: &Engine, container: &Container) -> ContainerSummary {
     let mut summary = crate::container::view::summary(container);
-    let size_rw = dir_size(&container.dir().join("upper")) as i64;
+    let size_rw = crate::container::remove::dir_size(&container.dir().join("upper")) as i64;
     let image_size = engine
         .images()
         .get(&summary.image_id)
@@ -159,40 +157,4 @@ fn container_summary(engine: &Engine, container: &Container) -> ContainerSummary
     summary.size_rw = Some(size_rw);
     summary.size_root_fs = Some(size_rw + image_size);
     summary
-}
-
-/// Bytes of the files under `dir`, each hard-linked inode once; 0 if it does not exist.
-fn dir_size(dir: &Path) -> u64 {
-    let mut seen = HashSet::new();
-    let mut total = 0;
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(path) = stack.pop() {
-        let Ok(meta) = std::fs::symlink_metadata(&path) else {
-            continue;
-        };
-        if meta.is_dir() {
-            if let Ok(entries) = std::fs::read_dir(&path) {
-                stack.extend(entries.flatten().map(|e| e.path()));
-            }
-        } else if seen.insert((meta.dev(), meta.ino())) {
-            total += meta.len();
-        }
-    }
-    total
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sizes_count_hard_links_once() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("a"), [0u8; 100]).unwrap();
-        std::fs::hard_link(dir.path().join("a"), dir.path().join("b")).unwrap();
-        std::fs::create_dir(dir.path().join("sub")).unwrap();
-        std::fs::write(dir.path().join("sub/c"), [0u8; 10]).unwrap();
-        assert_eq!(dir_size(dir.path()), 110);
-        assert_eq!(dir_size(&dir.path().join("missing")), 0);
-    }
 }
