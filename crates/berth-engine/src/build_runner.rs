@@ -241,7 +241,7 @@ async fn own_hosts_entry(
 async fn forward_lines(mut stream: UnixStream, output: mpsc::Sender<String>) {
     let mut lines = LineSplitter::default();
     loop {
-        match crate::shimio::read_frame(&mut stream).await {
+        match berth_shim::client::read_frame(&mut stream).await {
             Ok(Some((FRAME_STDOUT | FRAME_STDERR, payload))) => {
                 for line in lines.push(&payload) {
                     // A build whose reader went away still runs the step to its end.

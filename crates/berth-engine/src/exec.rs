@@ -333,9 +333,9 @@ pub async fn run_collect(
     let collect = async {
         let mut output = Vec::new();
         let mut code = None;
-        while let Ok(Some((kind, payload))) = crate::shimio::read_frame(&mut stream).await {
+        while let Ok(Some((kind, payload))) = berth_shim::client::read_frame(&mut stream).await {
             if kind == berth_shim::protocol::FRAME_EXIT {
-                code = crate::shimio::exit_code(&payload);
+                code = berth_shim::protocol::exit_code_of(&payload);
                 break;
             }
             if output.len() < 4096 {

@@ -28,7 +28,6 @@ pub mod engine;
 pub mod error;
 pub mod events;
 pub mod exec;
-pub mod shimio;
 pub mod spec;
 pub mod volumes;
 

@@ -16,8 +16,6 @@ use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::UnixStream;
 
-use crate::shimio;
-
 /// Whether the client asked to upgrade the connection.
 pub fn wants_upgrade(req: &Request<Body>) -> bool {
     req.headers()
@@ -95,9 +93,11 @@ pub fn streamed(
             Err(None) => return,
         };
         let mut on_exit = on_exit;
-        while let Ok(Some((kind, payload))) = shimio::read_frame(&mut shim).await {
+        while let Ok(Some((kind, payload))) = berth_shim::client::read_frame(&mut shim).await {
             if kind == berth_shim::protocol::FRAME_EXIT {
-                if let (Some(f), Some(code)) = (on_exit.take(), shimio::exit_code(&payload)) {
+                if let (Some(f), Some(code)) =
+                    (on_exit.take(), berth_shim::protocol::exit_code_of(&payload))
+                {
                     f(code);
                 }
                 break;
@@ -160,9 +160,11 @@ where
         let _ = shim_write.shutdown().await;
     });
     let mut on_exit = on_exit;
-    while let Ok(Some((kind, payload))) = shimio::read_frame(&mut shim_read).await {
+    while let Ok(Some((kind, payload))) = berth_shim::client::read_frame(&mut shim_read).await {
         if kind == berth_shim::protocol::FRAME_EXIT {
-            if let (Some(f), Some(code)) = (on_exit.take(), shimio::exit_code(&payload)) {
+            if let (Some(f), Some(code)) =
+                (on_exit.take(), berth_shim::protocol::exit_code_of(&payload))
+            {
                 f(code);
             }
             break;
