@@ -184,6 +184,13 @@ pub fn create(root: &StateRoot, options: CreateOptions) -> Result<ContainerState
         parent_end.send(&Message::HooksDone)?;
     }
     parent_end.expect(&Message::Ready, "the container to be ready")?;
+    if options.start_immediately {
+        // `run`: after Ready the init runs the startContainer hooks and executes the
+        // program. The channel is close-on-exec, so its end means the program runs (or the
+        // init failed and exited): only then may `run` go on to the poststart hooks, which
+        // the spec orders after the program's start.
+        let _ = parent_end.recv("the program to start");
+    }
 
     let (_, pid_start_time) = read_stat(pid.as_raw())
         .ok_or_else(|| Error::Setup("the container's init exited during set-up".into()))?;
