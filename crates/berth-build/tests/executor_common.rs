@@ -139,7 +139,26 @@ pub fn mounts_under(dir: &Path) -> Vec<String> {
         .collect()
 }
 
+/// What a step's process gets besides its root: a network namespace of its own, bind
+/// mounts (host source, host target under the root, read-only), a user.
+#[derive(Debug, Default)]
+struct Setup {
+    isolate_network: bool,
+    binds: Vec<(PathBuf, PathBuf, bool)>,
+    owner: Option<(u32, u32)>,
+}
+
 fn chroot_command(root: &Path, cwd: &str, argv: &[&str], env: &[String]) -> Command {
+    chroot_command_with(root, cwd, argv, env, Setup::default())
+}
+
+fn chroot_command_with(
+    root: &Path,
+    cwd: &str,
+    argv: &[&str],
+    env: &[String],
+    setup: Setup,
+) -> Command {
     let mut cmd = Command::new(argv[0]);
     cmd.args(&argv[1..]).env_clear();
     for e in env {
@@ -152,29 +171,99 @@ fn chroot_command(root: &Path, cwd: &str, argv: &[&str], env: &[String]) -> Comm
     }
     let root = root.to_path_buf();
     let cwd = cwd.to_string();
-    // SAFETY: chroot and chdir are async-signal-safe system calls; nothing is allocated
-    // between fork and exec except what the closure captured before.
+    // SAFETY: unshare, mount, chroot, chdir, setgroups, setgid and setuid are system
+    // calls; the paths were made before the fork and nothing else is allocated.
     unsafe {
         cmd.pre_exec(move || {
-            nix::unistd::chroot(&root).map_err(std::io::Error::from)?;
-            nix::unistd::chdir(cwd.as_str()).map_err(std::io::Error::from)?;
+            use nix::mount::{mount, MsFlags};
+            use nix::sched::{unshare, CloneFlags};
+            let err = std::io::Error::from;
+            if setup.isolate_network {
+                unshare(CloneFlags::CLONE_NEWNET).map_err(err)?;
+            }
+            if !setup.binds.is_empty() {
+                unshare(CloneFlags::CLONE_NEWNS).map_err(err)?;
+                let none: Option<&str> = None;
+                mount(none, "/", none, MsFlags::MS_REC | MsFlags::MS_PRIVATE, none).map_err(err)?;
+                for (source, target, read_only) in &setup.binds {
+                    mount(Some(source), target, none, MsFlags::MS_BIND, none).map_err(err)?;
+                    if *read_only {
+                        let flags = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY;
+                        mount(none, target, none, flags, none).map_err(err)?;
+                    }
+                }
+            }
+            nix::unistd::chroot(&root).map_err(err)?;
+            nix::unistd::chdir(cwd.as_str()).map_err(err)?;
+            if let Some((uid, gid)) = setup.owner {
+                nix::unistd::setgroups(&[]).map_err(err)?;
+                nix::unistd::setgid(nix::unistd::Gid::from_raw(gid)).map_err(err)?;
+                nix::unistd::setuid(nix::unistd::Uid::from_raw(uid)).map_err(err)?;
+            }
             Ok(())
         });
     }
     cmd
 }
 
-/// Runs a RUN step for real: a chroot into the step's rootfs (no namespaces: a test
-/// stand-in for the engine's container runner).
+/// Runs a RUN step for real: a chroot into the step's rootfs (a test stand-in for the
+/// engine's container runner). It honours what a step asks that the tests observe: the
+/// user (looked up in the rootfs's /etc/passwd and /etc/group), `none` networking (a new,
+/// empty network namespace) and the `--mount` binds (in a mount namespace of the step's
+/// own, so they vanish with it).
 #[derive(Debug)]
 pub struct Chroot;
+
+/// `user[:group]` as numbers, from the rootfs's files where names are given.
+fn resolve_user(rootfs: &Path, spec: &str) -> Option<(u32, u32)> {
+    if spec.is_empty() {
+        return None;
+    }
+    let lookup = |file: &str, name: &str, field: usize| -> Option<u32> {
+        if let Ok(n) = name.parse() {
+            return Some(n);
+        }
+        let text = std::fs::read_to_string(rootfs.join(file)).ok()?;
+        text.lines()
+            .map(|l| l.split(':').collect::<Vec<_>>())
+            .find(|f| f.len() > field && f[0] == name)
+            .and_then(|f| f[field].parse().ok())
+    };
+    let (user, group) = match spec.split_once(':') {
+        Some((u, g)) => (u, Some(g)),
+        None => (spec, None),
+    };
+    let uid = lookup("etc/passwd", user, 2)?;
+    let gid = match group {
+        Some(g) => lookup("etc/group", g, 2)?,
+        None => lookup("etc/passwd", user, 3).unwrap_or(0),
+    };
+    Some((uid, gid))
+}
 
 impl StepRunner for Chroot {
     fn run<'a>(&'a self, step: RunStep, output: mpsc::Sender<String>) -> RunFuture<'a> {
         Box::pin(async move {
             let result = tokio::task::spawn_blocking(move || {
                 let argv: Vec<&str> = step.argv.iter().map(String::as_str).collect();
-                let mut child = chroot_command(&step.rootfs, &step.working_dir, &argv, &step.env)
+                let mut setup = Setup {
+                    isolate_network: step.network == "none",
+                    owner: resolve_user(&step.rootfs, &step.user),
+                    binds: Vec::new(),
+                };
+                for m in &step.mounts {
+                    let target = step.rootfs.join(m.target.trim_start_matches('/'));
+                    if m.source.is_dir() {
+                        std::fs::create_dir_all(&target).unwrap();
+                    } else {
+                        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+                        std::fs::write(&target, "").unwrap();
+                    }
+                    setup.binds.push((m.source.clone(), target, m.read_only));
+                }
+                let mut cmd =
+                    chroot_command_with(&step.rootfs, &step.working_dir, &argv, &step.env, setup);
+                let mut child = cmd
                     .stdout(Stdio::piped())
                     .stderr(Stdio::inherit())
                     .spawn()

@@ -32,14 +32,23 @@ impl Builder {
         platform: Option<&str>,
         pull: bool,
     ) -> Result<BaseImage, BuildError> {
+        let wanted = match platform {
+            Some(p) => Some(p.parse::<Platform>().map_err(|e| {
+                BuildError::Image(format!("invalid platform `{p}` for {name}: {e}"))
+            })?),
+            None => None,
+        };
         let found = if pull {
             None
         } else {
-            self.images.get(name).ok()
+            self.local_image(name, wanted.as_ref())
         };
         let image = match found {
-            Some(image) => image,
+            Some(Ok(image)) => image,
             None => self.pull(name, platform).await?,
+            // As dockerd: an image of another platform is pulled for the one asked; when
+            // that fails, the mismatch is the error that explains the build's failure.
+            Some(Err(mismatch)) => self.pull(name, platform).await.map_err(|_| mismatch)?,
         };
         let base = self.read_base(&image)?;
         // An imported or loaded image may have no snapshots yet.
@@ -52,6 +61,31 @@ impl Builder {
         .await
         .map_err(|e| BuildError::Other(e.to_string()))??;
         Ok(base)
+    }
+
+    /// The stored image `name`: None when missing, an error when it is not for `wanted`.
+    fn local_image(
+        &self,
+        name: &str,
+        wanted: Option<&Platform>,
+    ) -> Option<Result<Image, BuildError>> {
+        let digest = self.images.resolve(name).ok()?;
+        let Some(wanted) = wanted else {
+            return self.images.image(&digest).ok().map(Ok);
+        };
+        let image = self.images.image_for(&digest, wanted).ok()?;
+        let actual = Platform::new(
+            &image.config.os().to_string(),
+            &image.config.architecture().to_string(),
+            image.config.variant().as_deref(),
+        );
+        if actual.os == wanted.os && actual.architecture == wanted.architecture {
+            Some(Ok(image))
+        } else {
+            Some(Err(BuildError::Image(format!(
+                "image with reference {name} was found but does not match the specified platform: wanted {wanted}, actual: {actual}"
+            ))))
+        }
     }
 
     async fn pull(&self, name: &str, platform: Option<&str>) -> Result<Image, BuildError> {

@@ -400,12 +400,17 @@ pub(crate) fn write_file(
     Ok(())
 }
 
-/// A tar archive (plain, gzip or zstd) ADD extracts, or None for any other file.
+/// A tar archive ADD extracts (plain, or compressed with gzip, bzip2, xz or zstd, told
+/// apart by their magic bytes as Docker does), or None for any other file.
 fn archive_reader(path: &Path) -> Option<Box<dyn Read>> {
     let mut head = BufReader::new(fs::File::open(path).ok()?);
     let magic = head.fill_buf().ok()?.to_vec();
     let decoded: Box<dyn Read> = match magic.as_slice() {
         [0x1f, 0x8b, ..] => Box::new(flate2::read::MultiGzDecoder::new(head)),
+        [b'B', b'Z', b'h', ..] => Box::new(bzip2::bufread::MultiBzDecoder::new(head)),
+        [0xfd, b'7', b'z', b'X', b'Z', 0x00, ..] => {
+            Box::new(liblzma::bufread::XzDecoder::new_multi_decoder(head))
+        }
         [0x28, 0xb5, 0x2f, 0xfd, ..] => Box::new(zstd::stream::read::Decoder::new(head).ok()?),
         _ => Box::new(head),
     };
@@ -443,7 +448,9 @@ pub(crate) fn extract_if_archive(
 }
 
 /// `--chown=user[:group]`: numbers as they are, names from the image's `/etc/passwd` and
-/// `/etc/group`; without a group, the gid is the uid (Docker's rule).
+/// `/etc/group`; without a group, the user's text names the group too (dockerd's rule:
+/// `--chown=10` is 10:10, `--chown=app` is the uid of user `app` and the gid of group
+/// `app`).
 pub(crate) fn resolve_chown(rootfs: &Path, spec: &str) -> Result<(u32, u32), BuildError> {
     let (user, group) = match spec.split_once(':') {
         Some((u, g)) => (u, Some(g)),
@@ -468,10 +475,7 @@ pub(crate) fn resolve_chown(rootfs: &Path, spec: &str) -> Result<(u32, u32), Bui
             })
     };
     let uid = lookup("/etc/passwd", user, "uid")?;
-    let gid = match group {
-        Some(g) => lookup("/etc/group", g, "gid")?,
-        None => uid,
-    };
+    let gid = lookup("/etc/group", group.unwrap_or(user), "gid")?;
     Ok((uid, gid))
 }
 

@@ -370,7 +370,8 @@ fn metadata_created_by(shell: &[String], inst: &Instruction, after: &ImageConfig
         }
         Instruction::User(u) => format!("USER {u}"),
         Instruction::Expose(p) => format!("EXPOSE {}", p.join(" ")),
-        Instruction::Volume(v) => format!("VOLUME {}", config::go_quoted(v)),
+        // dockerd formats the list with Go's `%v`: `[/a /b]`, no quotes.
+        Instruction::Volume(v) => format!("VOLUME [{}]", v.join(" ")),
         Instruction::Cmd(_) => format!(
             "CMD {}",
             config::go_quoted(after.cmd.as_deref().unwrap_or(&[]))

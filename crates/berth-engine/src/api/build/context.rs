@@ -1,4 +1,4 @@
-//! The build context a client sends: a tar (plain, gzip or zstd), spooled to disk and
+//! The build context a client sends: a tar (plain, gzip, bzip2, xz or zstd), spooled to disk and
 //! unpacked into a work directory under `<data_root>/build-work/` that goes away with the
 //! build.
 
@@ -98,10 +98,12 @@ fn decoder<'a, R: BufRead + 'a>(head: &[u8], reader: R) -> Result<Box<dyn Read +
         let decoder = zstd::stream::read::Decoder::with_buffer(reader)
             .map_err(|e| EngineError::Invalid(format!("read the zstd build context: {e}")))?;
         Ok(Box::new(decoder))
-    } else if head.starts_with(BZIP2) || head.starts_with(XZ) {
-        Err(EngineError::Invalid(
-            "bzip2 and xz build contexts are not supported: send a plain, gzip or zstd tar".into(),
-        ))
+    } else if head.starts_with(BZIP2) {
+        Ok(Box::new(bzip2::bufread::MultiBzDecoder::new(reader)))
+    } else if head.starts_with(XZ) {
+        Ok(Box::new(liblzma::bufread::XzDecoder::new_multi_decoder(
+            reader,
+        )))
     } else {
         Ok(Box::new(reader))
     }
@@ -254,8 +256,17 @@ mod tests {
     }
 
     #[test]
-    fn compressions_without_a_decoder_are_named() {
-        let err = decoder(b"BZh91AY", &b"BZh91AY"[..]).err().unwrap();
-        assert!(err.to_string().contains("bzip2"));
+    fn contexts_unpack_bzip2_and_xz() {
+        use std::io::Write as _;
+        let tar = tar_of(&[("Dockerfile", b"FROM scratch\n"), ("a/b.txt", b"b")]);
+        let mut bz = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
+        bz.write_all(&tar).unwrap();
+        let mut xz = liblzma::write::XzEncoder::new(Vec::new(), 1);
+        xz.write_all(&tar).unwrap();
+        for compressed in [bz.finish().unwrap(), xz.finish().unwrap()] {
+            let dir = tempfile::tempdir().unwrap();
+            unpack(decoder(&compressed, &compressed[..]).unwrap(), dir.path()).unwrap();
+            assert_eq!(std::fs::read(dir.path().join("a/b.txt")).unwrap(), b"b");
+        }
     }
 }
