@@ -43,13 +43,22 @@ impl BuildContext<'_> {
             .unwrap_or_else(config::default_shell);
         let (argv, shown) = match command {
             ShellOrExec::Shell(s) => {
-                // The shell reads the heredocs itself: the bodies follow the command line.
-                let mut script = s.clone();
-                for h in heredocs {
-                    script.push('\n');
-                    script.push_str(&h.content);
-                    script.push_str(&h.name);
-                }
+                let script = match heredocs.as_slice() {
+                    // `RUN <<EOF` alone: the body is the script (BuildKit's rule); handed
+                    // to the shell as a heredoc it would feed no command.
+                    [only] if is_lone_heredoc(s, &only.name) => only.content.clone(),
+                    // Otherwise the shell reads the heredocs itself: the bodies follow the
+                    // command line.
+                    _ => {
+                        let mut script = s.clone();
+                        for h in heredocs {
+                            script.push('\n');
+                            script.push_str(&h.content);
+                            script.push_str(&h.name);
+                        }
+                        script
+                    }
+                };
                 let mut argv = shell.clone();
                 argv.push(script);
                 (argv, s.clone())
@@ -201,4 +210,19 @@ impl BuildContext<'_> {
             config: state.config.clone(),
         })
     }
+}
+
+/// Whether the command line is a heredoc word alone (`<<EOF`, `<<-EOF`, `<<"EOF"`).
+fn is_lone_heredoc(command: &str, name: &str) -> bool {
+    let word = command.trim();
+    let Some(rest) = word.strip_prefix("<<") else {
+        return false;
+    };
+    let rest = rest.strip_prefix('-').unwrap_or(rest);
+    let unquoted = rest
+        .strip_prefix('"')
+        .and_then(|r| r.strip_suffix('"'))
+        .or_else(|| rest.strip_prefix('\'').and_then(|r| r.strip_suffix('\'')))
+        .unwrap_or(rest);
+    unquoted == name
 }
