@@ -41,7 +41,7 @@ impl Builder {
         let found = if pull {
             None
         } else {
-            self.local_image(name, wanted.as_ref())
+            self.local_image(name, wanted.as_ref().zip(platform))
         };
         let image = match found {
             Some(Ok(image)) => image,
@@ -63,14 +63,15 @@ impl Builder {
         Ok(base)
     }
 
-    /// The stored image `name`: None when missing, an error when it is not for `wanted`.
+    /// The stored image `name`: None when missing, an error when it is not for `wanted`
+    /// (parsed, and as the user wrote it).
     fn local_image(
         &self,
         name: &str,
-        wanted: Option<&Platform>,
+        wanted: Option<(&Platform, &str)>,
     ) -> Option<Result<Image, BuildError>> {
         let digest = self.images.resolve(name).ok()?;
-        let Some(wanted) = wanted else {
+        let Some((wanted, asked)) = wanted else {
             return self.images.image(&digest).ok().map(Ok);
         };
         let image = self.images.image_for(&digest, wanted).ok()?;
@@ -83,7 +84,7 @@ impl Builder {
             Some(Ok(image))
         } else {
             Some(Err(BuildError::Image(format!(
-                "image with reference {name} was found but does not match the specified platform: wanted {wanted}, actual: {actual}"
+                "image with reference {name} was found but does not match the specified platform: wanted {asked}, actual: {actual}"
             ))))
         }
     }
