@@ -6,27 +6,17 @@
 //! Dockerfile outside the context (`-f ../x`) travels inside it under a generated name.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _};
 use berth_build::dockerignore::DockerIgnore;
 use berth_client::types::progress::JsonMessage;
 use berth_client::{BuildOptions, Error as ClientError};
-use clap::{Args, ValueEnum};
+use clap::Args;
 
+use crate::commands::build_progress::{Progress, Renderer};
 use crate::commands::{async_rt, daemon_client, Context};
-
-/// How to show progress. The legacy builder's output is the same for all three.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum Progress {
-    /// Chosen by the terminal.
-    Auto,
-    /// Plain lines.
-    Plain,
-    /// For a terminal.
-    Tty,
-}
 
 /// Flags of `build`.
 #[derive(Debug, Args)]
@@ -58,7 +48,8 @@ pub struct BuildArgs {
     /// The platform (`linux/amd64`).
     #[arg(long)]
     platform: Option<String>,
-    /// Progress output.
+    /// Progress output: `plain` (the legacy builder's lines), `tty` (step output on one
+    /// line rewritten in place), `quiet` (the image id alone), `auto` (`tty` on a terminal).
     #[arg(long, value_enum, default_value = "auto")]
     progress: Progress,
     /// Print only the image id.
@@ -73,9 +64,10 @@ pub struct BuildArgs {
 
 /// Builds; answers the exit code (a failed RUN's, as docker does).
 pub fn run(ctx: &Context, args: BuildArgs) -> anyhow::Result<i32> {
-    let _ = args.progress;
+    let progress = args.progress.resolve();
+    let quiet = args.quiet || progress == Progress::Quiet;
     let (tar, dockerfile) = context_tar(&args)?;
-    if !args.quiet {
+    if !quiet {
         // On stdout, as docker's legacy builder prints it; errors alone go to stderr.
         println!(
             "Sending build context to the daemon  {}",
@@ -97,7 +89,7 @@ pub fn run(ctx: &Context, args: BuildArgs) -> anyhow::Result<i32> {
         target: args.target.clone(),
         no_cache: args.no_cache,
         pull: args.pull,
-        quiet: args.quiet,
+        quiet,
         network: args.network.clone(),
         platform: args.platform.clone(),
     };
@@ -107,7 +99,7 @@ pub fn run(ctx: &Context, args: BuildArgs) -> anyhow::Result<i32> {
             Ok(stream) => stream,
             Err(e) => return Ok(Outcome::Refused(daemon_message(&e))),
         };
-        print_stream(stream).await
+        print_stream(stream, progress).await
     })??;
     match outcome {
         Outcome::Built(id) => {
@@ -141,9 +133,10 @@ enum Outcome {
 /// Prints the stream's text as it comes; answers how the build ended.
 async fn print_stream(
     mut stream: berth_client::JsonStream<JsonMessage>,
+    progress: Progress,
 ) -> anyhow::Result<Outcome> {
     let mut id = None;
-    let mut stdout = std::io::stdout().lock();
+    let mut renderer = Renderer::new(std::io::stdout().lock(), progress);
     while let Some(message) = stream.next().await {
         let message = message.context("read the build's output")?;
         if let Some(failure) = message.error_message() {
@@ -154,6 +147,7 @@ async fn print_stream(
                 .and_then(|c| i32::try_from(c).ok())
                 .filter(|c| *c != 0)
                 .unwrap_or(1);
+            renderer.finish(true)?;
             return Ok(Outcome::Failed {
                 message: failure.to_string(),
                 code,
@@ -165,10 +159,10 @@ async fn print_stream(
             }
         }
         if let Some(text) = &message.stream {
-            stdout.write_all(text.as_bytes())?;
-            stdout.flush()?;
+            renderer.text(text)?;
         }
     }
+    renderer.finish(false)?;
     match id {
         Some(id) => Ok(Outcome::Built(id)),
         None => bail!("the daemon's answer ended without an image id"),

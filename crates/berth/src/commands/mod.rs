@@ -2,6 +2,7 @@
 
 pub mod async_rt;
 pub mod build;
+pub mod build_progress;
 pub mod container;
 pub mod daemon;
 pub mod daemon_client;
