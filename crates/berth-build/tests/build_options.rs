@@ -45,7 +45,11 @@ async fn target_skips_stages_it_does_not_need() {
     let steps: Vec<String> = events
         .iter()
         .filter_map(|e| match e {
-            BuildEvent::Step { number, total, text } => Some(format!("{number}/{total} {text}")),
+            BuildEvent::Step {
+                number,
+                total,
+                text,
+            } => Some(format!("{number}/{total} {text}")),
             _ => None,
         })
         .collect();
@@ -103,7 +107,10 @@ async fn platform_mismatch_is_refused() {
     let mut request = env.request(&format!("FROM {name}\n"));
     request.platform = Some(other.into());
     let err = env.build(request).await.0.unwrap_err().to_string();
-    assert!(err.contains("does not match the specified platform"), "{err}");
+    assert!(
+        err.contains("does not match the specified platform"),
+        "{err}"
+    );
     // The host's own platform is fine.
     let mut request = env.request(&format!("FROM {name}\nRUN true\n"));
     request.platform = Some(format!("{}/{}", host.os, host.architecture));
@@ -123,7 +130,8 @@ async fn pull_goes_to_the_registry_even_for_a_stored_image() {
     let err = env.build(request).await.0.unwrap_err();
     assert!(matches!(err, BuildError::Image(_)), "{err:?}");
     assert!(
-        err.to_string().starts_with(&format!("pull access denied for {name}")),
+        err.to_string()
+            .starts_with(&format!("pull access denied for {name}")),
         "{err}"
     );
 }
@@ -169,7 +177,15 @@ ENV A=${SET:-default} B=${UNSET:-default} C=${SET:+alt} D=${UNSET:+alt} E=${EMPT
         .collect();
     assert_eq!(
         vars,
-        ["A=value", "B=default", "C=alt", "D=", "E=dflt", "F=$SET", "G=value"]
+        [
+            "A=value",
+            "B=default",
+            "C=alt",
+            "D=",
+            "E=dflt",
+            "F=$SET",
+            "G=value"
+        ]
     );
 
     // With the default escape, `\$` is a literal dollar.

@@ -87,10 +87,7 @@ COPY --link f /linked\n";
         "1234:99\n1234:99\n",
         "the directory made for the copy is owned like its files"
     );
-    assert_eq!(
-        env.run_in(&id, "stat -c '%u:%g' /owned/by-number"),
-        "7:8\n"
-    );
+    assert_eq!(env.run_in(&id, "stat -c '%u:%g' /owned/by-number"), "7:8\n");
     assert_eq!(env.run_in(&id, "cat /linked"), "file\n");
 
     let (result, _) = env
@@ -108,7 +105,8 @@ COPY --link f /linked\n";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn copy_from_a_stage_by_number() {
     let env = env();
-    let dockerfile = "FROM busybox\nRUN echo first > /made\nFROM scratch\nCOPY --from=0 /made /got\n";
+    let dockerfile =
+        "FROM busybox\nRUN echo first > /made\nFROM scratch\nCOPY --from=0 /made /got\n";
     let (result, _) = env.build(env.request(dockerfile)).await;
     let image = env.images.get(&result.unwrap().image_id).unwrap();
     assert_eq!(image.layers.len(), 1, "scratch plus one COPY");
@@ -176,7 +174,9 @@ async fn add_extracts_local_archives_in_every_compression() {
         assert_eq!(
             env.run_in(
                 &id,
-                &format!("cat /add/{kind}/pkg/inside.txt; stat -c '%a %Y' /add/{kind}/pkg/inside.txt")
+                &format!(
+                    "cat /add/{kind}/pkg/inside.txt; stat -c '%a %Y' /add/{kind}/pkg/inside.txt"
+                )
             ),
             "inside\n600 1600000000\n",
             "ADD of a .{kind}"
@@ -242,10 +242,7 @@ async fn add_http_url_names_the_file_and_sets_mode_and_mtime() {
         "downloaded\ndownloaded\n600 1600000000\n600 1600000000\n"
     );
     // A remote archive is not extracted.
-    assert_eq!(
-        env.run_in(&id, "cat /remote/pkg.tar.gz"),
-        "downloaded\n"
-    );
+    assert_eq!(env.run_in(&id, "cat /remote/pkg.tar.gz"), "downloaded\n");
 
     let (result, _) = env
         .build(env.request(&format!(

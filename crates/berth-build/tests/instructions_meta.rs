@@ -13,7 +13,9 @@ use serde_json::json;
 
 async fn built_config(env: &Env, dockerfile: &str) -> serde_json::Value {
     let (result, _) = env.build(env.request(dockerfile)).await;
-    let id = result.unwrap_or_else(|e| panic!("{e}\n{dockerfile}")).image_id;
+    let id = result
+        .unwrap_or_else(|e| panic!("{e}\n{dockerfile}"))
+        .image_id;
     env.config(&id)
 }
 
@@ -148,7 +150,10 @@ async fn shell_sets_the_program_of_later_shell_forms() {
     let config = env.config(&id);
     assert_eq!(config["config"]["Shell"], json!(["/bin/echo", "via"]));
     // ENTRYPOINT keeps a CMD of its own stage (it resets only an inherited one).
-    assert_eq!(config["config"]["Cmd"], json!(["/bin/echo", "via", "serve"]));
+    assert_eq!(
+        config["config"]["Cmd"],
+        json!(["/bin/echo", "via", "serve"])
+    );
     assert_eq!(
         config["config"]["Entrypoint"],
         json!(["/bin/echo", "via", "start"])
@@ -189,7 +194,10 @@ async fn onbuild_is_stored_then_triggered_by_a_child_build() {
     let parent = env.config(&result.unwrap().image_id);
     assert_eq!(
         parent["config"]["OnBuild"],
-        json!(["COPY payload.txt /payload.txt", "RUN echo triggered > /trigger"])
+        json!([
+            "COPY payload.txt /payload.txt",
+            "RUN echo triggered > /trigger"
+        ])
     );
     // The parent itself ran none of its triggers.
     assert_eq!(

@@ -70,9 +70,8 @@ RUN echo \"$(id -u):$(id -g)\"\n";
 async fn network_none_isolates_one_step() {
     let env = env();
     // The build's network is the host's; one step asks for none.
-    let mut request = env.request(
-        "FROM busybox\nRUN --network=none ip -o link | wc -l\nRUN ip -o link | wc -l\n",
-    );
+    let mut request = env
+        .request("FROM busybox\nRUN --network=none ip -o link | wc -l\nRUN ip -o link | wc -l\n");
     request.network = "host".into();
     let (result, events) = env.build(request).await;
     result.unwrap();

@@ -130,6 +130,32 @@ fn bad_build_requests() {
     );
 }
 
+/// Contexts compressed with bzip2 and xz are read as docker's daemon reads them.
+#[test]
+fn bzip2_and_xz_contexts_build() {
+    use std::io::Write as _;
+    let Some(d) = Daemon::start() else {
+        return;
+    };
+    let tar = tar_of(&[
+        ("Dockerfile", "FROM scratch\nCOPY a.txt /\n"),
+        ("a.txt", "a\n"),
+    ]);
+    let mut bz = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
+    bz.write_all(&tar).unwrap();
+    let mut xz = liblzma::write::XzEncoder::new(Vec::new(), 1);
+    xz.write_all(&tar).unwrap();
+    for (kind, body) in [
+        ("bzip2", bz.finish().unwrap()),
+        ("xz", xz.finish().unwrap()),
+    ] {
+        let (status, answer) = d.http("POST", "/build", &body);
+        assert_eq!(status, 200, "{kind}: {answer}");
+        assert!(answer.contains("Successfully built "), "{kind}: {answer}");
+        assert!(!answer.contains("errorDetail"), "{kind}: {answer}");
+    }
+}
+
 /// The runner alone, in-process: a RUN step's output, exit code, network, and clean-up.
 #[test]
 fn run_steps_as_transient_containers() {

@@ -144,3 +144,104 @@ fn contexts_without_their_dockerfile_are_refused() {
         "Error response from daemon: Cannot locate specified Dockerfile: Dockerfile"
     );
 }
+
+/// The build flags a user sees the effect of: several `-t`, `--label`, `-f`, `--target`,
+/// `--no-cache`, and `--progress` in each of its modes.
+#[test]
+fn build_flags_and_progress_modes() {
+    let Some(h) = Harness::start("berth-buildo-") else {
+        eprintln!("skipped: no daemon to test against");
+        return;
+    };
+    let dockerfile = format!(
+        "FROM {image} AS base\nRUN echo first line; echo second line\nFROM base AS final\nLABEL from=dockerfile\nFROM {image}\nRUN exit 7\n",
+        image = h.image
+    );
+    let ctx = context(&h, "flags", &[("build.Dockerfile", dockerfile.as_str())]);
+    let ctx_text = ctx.to_string_lossy().into_owned();
+    let file = ctx.join("build.Dockerfile").to_string_lossy().into_owned();
+    let (one, two) = (h.name("flags-one"), h.name("flags-two"));
+    let build = |extra: &[&str]| {
+        let mut args = vec!["build", "-f", file.as_str(), "--target", "final"];
+        args.extend_from_slice(extra);
+        args.push(ctx_text.as_str());
+        h.berth(&args)
+    };
+
+    let out = build(&[
+        "-t",
+        &one,
+        "-t",
+        &two,
+        "--label",
+        "from=cli",
+        "--label",
+        "extra=1",
+        "--progress=plain",
+    ]);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}{}", stderr(&out));
+    // --target: the failing last stage is not built.
+    assert!(text.contains("Step 4/4 : LABEL from=dockerfile"), "{text}");
+    assert!(text.contains("first line\nsecond line\n"), "{text}");
+    for name in [&one, &two] {
+        assert!(
+            text.contains(&format!("Successfully tagged {name}:latest")),
+            "{text}"
+        );
+    }
+    let labels = h.ok(&["inspect", "-f", "{{json .Config.Labels}}", &one]);
+    assert_eq!(labels.trim(), r#"{"extra":"1","from":"cli"}"#);
+    let id_one = h.ok(&["inspect", "-f", "{{.Id}}", &one]);
+    let id_two = h.ok(&["inspect", "-f", "{{.Id}}", &two]);
+    assert_eq!(id_one, id_two);
+
+    // tty: steps kept, step output rewritten in place on one line.
+    let out = build(&["--progress=tty", "--no-cache"]);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}{}", stderr(&out));
+    assert!(!text.contains(" ---> Using cache"), "--no-cache: {text}");
+    assert!(text.contains("Step 2/4 : RUN echo first line"), "{text}");
+    assert!(
+        text.contains("\r\x1b[2K  > first line\r\x1b[2K  > second line"),
+        "{text:?}"
+    );
+
+    // quiet: the id alone.
+    let out = build(&["--progress=quiet"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let quiet = stdout(&out);
+    assert!(
+        quiet.trim().starts_with("sha256:") && quiet.lines().count() == 1,
+        "{quiet:?}"
+    );
+
+    // tty on failure: the failing step's whole output, then docker's error.
+    std::fs::write(
+        ctx.join("build.Dockerfile"),
+        format!(
+            "FROM {}\nRUN echo doomed one; echo doomed two; exit 4\n",
+            h.image
+        ),
+    )
+    .unwrap();
+    let out = h.berth(&["build", "-f", &file, "--progress=tty", &ctx_text]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(
+        stdout(&out).ends_with("doomed one\ndoomed two\n"),
+        "{:?}",
+        stdout(&out)
+    );
+    assert!(
+        stderr(&out).contains("returned a non-zero code: 4"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = h.berth(&["build", "--progress=fancy", &ctx_text]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "an unknown mode is a usage error"
+    );
+}
