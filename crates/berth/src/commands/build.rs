@@ -159,6 +159,10 @@ async fn print_stream(
             }
         }
         if let Some(text) = &message.stream {
+            // dockerd's quiet answer carries the id as text only, without an `aux`.
+            if id.is_none() && is_image_id(text.trim()) {
+                id = Some(text.trim().to_string());
+            }
             renderer.text(text)?;
         }
     }
@@ -167,6 +171,12 @@ async fn print_stream(
         Some(id) => Ok(Outcome::Built(id)),
         None => bail!("the daemon's answer ended without an image id"),
     }
+}
+
+/// `sha256:` and 64 hex digits.
+fn is_image_id(text: &str) -> bool {
+    text.strip_prefix("sha256:")
+        .is_some_and(|hex| hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// The daemon's own words for an error answer.
