@@ -159,20 +159,24 @@ async fn several_heredocs_in_one_run() {
     assert!(outputs(&events).contains(&"script line 1".to_string()));
 }
 
-/// KNOWN GAP (run_step.rs, the RUN container's helper): `rw` on a bind mount must make
-/// writes land in a throwaway copy ("written data will be discarded"); berth binds the
-/// context itself writable, so a RUN can change the build context. Un-ignore when fixed.
+/// `rw` on a bind mount makes writes land in a throwaway copy ("written data will be
+/// discarded", as Docker documents): the build context is never changed by a RUN.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "known gap: RUN --mount=type=bind,rw writes through to the build context"]
 async fn writable_bind_mount_writes_are_discarded() {
     let env = env();
     env.write("kept.txt", "kept\n");
-    let dockerfile = "FROM busybox\nRUN --mount=type=bind,target=/ctx,rw echo x > /ctx/scratch && cat /ctx/scratch\n";
+    let dockerfile = "FROM busybox\nRUN --mount=type=bind,target=/ctx,rw echo x > /ctx/scratch && cat /ctx/scratch\nRUN --mount=type=bind,source=kept.txt,target=/k,rw echo changed >> /k && cat /k\n";
     let (result, events) = env.build(env.request(dockerfile)).await;
     result.unwrap();
     assert!(outputs(&events).contains(&"x".to_string()));
     assert!(
         !env.context.join("scratch").exists(),
         "the write reached the context"
+    );
+    assert!(outputs(&events).contains(&"changed".to_string()));
+    assert_eq!(
+        std::fs::read_to_string(env.context.join("kept.txt")).unwrap(),
+        "kept\n",
+        "a write to a bound file reached the context"
     );
 }

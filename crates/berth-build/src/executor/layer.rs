@@ -107,6 +107,45 @@ impl Mounted {
         Ok(mounted)
     }
 
+    /// A writable view of a host directory whose writes are thrown away: an overlay with
+    /// `source` as its only lower layer and a fresh upper in `dir`, for
+    /// `RUN --mount=type=bind,rw` ("written data will be discarded", as Docker documents).
+    pub fn throwaway(source: &Path, dir: PathBuf) -> Result<Mounted, BuildError> {
+        let root = dir.join("root");
+        let upper = dir.join("upper");
+        let work = dir.join("work");
+        for d in [&root, &upper, &work] {
+            fs::create_dir_all(d).map_err(|e| other("create", d, e))?;
+        }
+        let mut mounted = Mounted {
+            root: root.clone(),
+            upper: Some(upper.clone()),
+            dir,
+            mounted: false,
+        };
+        layer::mount_overlay(&[source.to_path_buf()], Some((&upper, &work)), &root)
+            .map_err(|e| BuildError::Other(e.to_string()))?;
+        mounted.mounted = true;
+        Ok(mounted)
+    }
+
+    /// A directory owned like a mount (removed when dropped) with nothing mounted: the
+    /// home of a throwaway copy of a single file.
+    pub fn throwaway_file_dir(dir: PathBuf) -> Result<Mounted, BuildError> {
+        fs::create_dir_all(&dir).map_err(|e| other("create", &dir, e))?;
+        Ok(Mounted {
+            root: dir.clone(),
+            upper: None,
+            dir,
+            mounted: false,
+        })
+    }
+
+    /// The directory that holds this mount's root and upper layer.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     pub fn unmount(&mut self) -> Result<(), BuildError> {
         if self.mounted {
             layer::unmount(&self.root).map_err(|e| BuildError::Other(e.to_string()))?;

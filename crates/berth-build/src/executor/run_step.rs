@@ -113,6 +113,8 @@ impl BuildContext<'_> {
             .map_err(|e| BuildError::Other(format!("create {working_dir}: {e}")))?;
         let mut run_mounts = Vec::new();
         let mut views = Vec::new();
+        // Writable binds' overlays, unmounted and removed when the step ends.
+        let mut throwaways = Vec::new();
         for m in mounts {
             let target = m.target.clone().unwrap_or_default();
             match m.kind {
@@ -143,10 +145,15 @@ impl BuildContext<'_> {
                             "forbidden path outside the build context: {source} ()"
                         ))
                     })?;
+                    let mut source = resolve_in_root(&root, &rel.join("/"));
+                    let read_only = m.readonly.unwrap_or(true);
+                    if !read_only {
+                        source = self.throwaway_copy(&source, &mut throwaways)?;
+                    }
                     run_mounts.push(RunMount {
-                        source: resolve_in_root(&root, &rel.join("/")),
+                        source,
                         target,
-                        read_only: m.readonly.unwrap_or(true),
+                        read_only,
                     });
                 }
                 other => {
@@ -180,6 +187,7 @@ impl BuildContext<'_> {
         };
         let (code, ()) = tokio::join!(self.runner.run(step, tx), forward);
         drop(views);
+        drop(throwaways);
         let code = code?;
         if code != 0 {
             return Err(BuildError::RunFailed {
@@ -209,6 +217,36 @@ impl BuildContext<'_> {
             },
             config: state.config.clone(),
         })
+    }
+}
+
+impl BuildContext<'_> {
+    /// A writable stand-in for a bind mount's source whose writes are discarded: an
+    /// overlay on a directory, a copy of a file. Kept in `throwaways` until the step ends.
+    fn throwaway_copy(
+        &self,
+        source: &std::path::Path,
+        throwaways: &mut Vec<Mounted>,
+    ) -> Result<std::path::PathBuf, BuildError> {
+        let meta = fs::metadata(source).map_err(|e| {
+            BuildError::Source(format!("bind mount source {}: {e}", source.display()))
+        })?;
+        let dir = self.step_dir("bind");
+        if meta.is_dir() {
+            let view = Mounted::throwaway(source, dir)?;
+            let root = view.root.clone();
+            throwaways.push(view);
+            return Ok(root);
+        }
+        // A file: overlayfs layers are directories, so the stand-in is a copy; the step
+        // directory (`upper`) is removed with the Mounted that owns it.
+        let view = Mounted::throwaway_file_dir(dir)?;
+        let copy = view.dir().join("file");
+        fs::copy(source, &copy).map_err(|e| {
+            BuildError::Source(format!("copy bind mount source {}: {e}", source.display()))
+        })?;
+        throwaways.push(view);
+        Ok(copy)
     }
 }
 
