@@ -279,3 +279,42 @@ async fn sources_outside_the_context_are_refused() {
     let id = result.unwrap().image_id;
     assert_eq!(env.run_in(&id, "cat /copied"), "from the context\n");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn add_checksum_is_verified() {
+    let env = env();
+    let port = serve(b"checked\n");
+    let good = format!("sha256:{}", sha256_hex(b"checked\n"));
+    let dockerfile =
+        format!("FROM busybox\nADD --checksum={good} http://127.0.0.1:{port}/c.txt /c.txt\n");
+    let (result, _) = env.build(env.request(&dockerfile)).await;
+    let id = result.unwrap_or_else(|e| panic!("{e}")).image_id;
+    assert_eq!(env.run_in(&id, "cat /c.txt"), "checked\n");
+
+    let bad = format!("sha256:{}", "0".repeat(64));
+    let (result, _) = env
+        .build(env.request(&format!(
+            "FROM busybox\nADD --checksum={bad} http://127.0.0.1:{port}/c.txt /c.txt\n"
+        )))
+        .await;
+    let err = result.unwrap_err().to_string();
+    assert!(
+        err.contains("digest mismatch") && err.contains(&good),
+        "{err}"
+    );
+
+    env.write("local.txt", "local\n");
+    let (result, _) = env
+        .build(env.request(&format!(
+            "FROM busybox\nADD --checksum={good} local.txt /l\n"
+        )))
+        .await;
+    let err = result.unwrap_err().to_string();
+    assert!(err.contains("only be given for http(s) sources"), "{err}");
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    berth_image::digest::Digest::sha256_of(bytes)
+        .hex()
+        .to_string()
+}

@@ -82,9 +82,9 @@ impl BuildContext<'_> {
         located: &Located,
         built: &HashMap<usize, Built>,
     ) -> Result<PreparedCopy, BuildError> {
-        let (copy, is_add) = match &located.instruction {
-            Instruction::Copy(c) => (c, false),
-            Instruction::Add(a) => (&a.copy, true),
+        let (copy, is_add, checksum) = match &located.instruction {
+            Instruction::Copy(c) => (c, false, None),
+            Instruction::Add(a) => (&a.copy, true, a.checksum.as_ref()),
             _ => return Err(BuildError::Other("not a COPY".into())),
         };
         let (root, view) = match &copy.from {
@@ -102,9 +102,30 @@ impl BuildContext<'_> {
         };
         let mut downloads = Vec::new();
         let mut specs = Vec::new();
+        if let Some(expected) = checksum {
+            if !copy.sources.iter().all(|s| is_url(s)) {
+                return Err(BuildError::Source(
+                    "ADD failed: --checksum can only be given for http(s) sources".into(),
+                ));
+            }
+            if !expected.starts_with("sha256:") {
+                return Err(BuildError::Source(format!(
+                    "ADD failed: --checksum={expected}: expected sha256:<64 hex digits>"
+                )));
+            }
+        }
         for s in &copy.sources {
             if is_url(s) && is_add {
-                downloads.push(fetch(s).await?);
+                let download = fetch(s).await?;
+                if let Some(expected) = checksum {
+                    let got = Digest::sha256_of(&download.content).to_string();
+                    if &got != expected {
+                        return Err(BuildError::Source(format!(
+                            "ADD failed: {s}: digest mismatch: --checksum={expected}, the download is {got}"
+                        )));
+                    }
+                }
+                downloads.push(download);
             } else {
                 specs.push(s.clone());
             }
