@@ -268,6 +268,10 @@ fn berth_builds_what_the_legacy_builder_builds() {
     // spawned it ends.
     let Some(dockerd) = PrivateDockerd::builder()
         .prefix("berth-compat-dockerd-")
+        // overlay2, as berth's builder and most dockerds: with vfs, dockerd computes
+        // diffs by comparing trees, which differs from an overlay's upper directory
+        // (e.g. a file copied up by a hard link is not in a vfs diff).
+        .storage_driver("overlay2")
         .docker_cli(engine::daemon::DOCKER_CLI)
         .start()
     else {

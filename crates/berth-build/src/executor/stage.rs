@@ -113,9 +113,15 @@ impl BuildContext<'_> {
         );
         let from = evaluator.expand_from(index)?;
         let mut number = self.first_step.get(&index).copied().unwrap_or(1);
+        // As written: the legacy builder shows FROM's variables unexpanded.
+        let platform = stage
+            .platform
+            .as_ref()
+            .map(|p| format!(" --platform={p}"))
+            .unwrap_or_default();
         let from_text = match &stage.name {
-            Some(n) => format!("FROM {from} AS {n}"),
-            None => format!("FROM {from}"),
+            Some(n) => format!("FROM{platform} {} AS {n}", stage.base),
+            None => format!("FROM{platform} {}", stage.base),
         };
         self.emit(BuildEvent::Step {
             number,
@@ -325,7 +331,9 @@ impl BuildContext<'_> {
         if let Some(layer) = record.layer.clone() {
             state.layers.push(layer);
         }
-        state.history.push(history_json(&record.history));
+        state
+            .history
+            .push(history_json(&record.history, record.config.author.as_deref()));
         state.config = record.config;
         state.parent_id = std::mem::take(&mut state.shown_id);
         state.shown_id = key.to_string();
@@ -373,8 +381,13 @@ trait Pipe: Sized {
 }
 impl<T> Pipe for T {}
 
-pub(crate) fn history_json(h: &History) -> Value {
+/// A history entry as JSON; `author`: the MAINTAINER in effect, which the legacy builder
+/// records on every step after it.
+pub(crate) fn history_json(h: &History, author: Option<&str>) -> Value {
     let mut v = json!({ "created": h.created, "created_by": h.created_by });
+    if let Some(a) = author {
+        v["author"] = json!(a);
+    }
     if h.empty_layer {
         v["empty_layer"] = json!(true);
     }

@@ -58,7 +58,7 @@ pub struct Observed {
     /// The other top-level fields compared: Architecture, Os, Author, Comment, the layer
     /// count.
     pub top: Vec<(String, Value)>,
-    /// `docker history`, newest first: `CreatedBy | Size | Comment`, normalized (see
+    /// `docker history`, newest first: `CreatedBy | Comment`, normalized (see
     /// [`normalize_history`]).
     pub history: Vec<String>,
     /// The config document's `history`, oldest first: `created_by | empty_layer |
@@ -96,15 +96,17 @@ fn normalize_config(mut config: Value) -> Value {
 /// - the `file:`/`dir:`/`multi:` hash of COPY and ADD: dockerd's is a tarsum of the
 ///   context's tar headers as the CLI wrote them (not of the files alone); the files
 ///   themselves are compared in the trees.
-/// - the size, reduced to empty or not: dockerd shows a layer's content size, berth's
-///   engine its blob's size (a difference of the image API, not of the builder).
+/// - the size, left out: dockerd shows the size of a layer's file contents (0B for a
+///   layer of directories only), berth's engine the size of its blob (a difference of
+///   the image API, not of the builder). Which steps made a layer is compared through
+///   the config's `empty_layer` flags.
 fn normalize_history(line: &str) -> String {
     let mut parts: Vec<String> = line.split(" | ").map(str::to_string).collect();
     if let Some(created_by) = parts.first_mut() {
         *created_by = normalize_source_hash(created_by);
     }
-    if let Some(size) = parts.get_mut(1) {
-        *size = if size == "0B" { "empty" } else { "not empty" }.to_string();
+    if parts.len() > 1 {
+        parts.remove(1);
     }
     parts.join(" | ")
 }

@@ -90,6 +90,13 @@ pub fn layer_entries(layer: &[u8]) -> Tree {
                 .map(|l| l.to_string())
                 .unwrap_or_default()
         };
+        let base = path.rsplit('/').next().unwrap_or(&path);
+        if base.starts_with(".wh.") {
+            // A whiteout's or opaque marker's own mode and owner are never applied (and
+            // dockerd writes them differently per storage driver): only its place counts.
+            tree.insert(path, "whiteout".to_string());
+            continue;
+        }
         let text = match kind {
             tar::EntryType::Directory => format!("dir {mode:04o} {owner}"),
             // A symlink's mode means nothing on Linux (and tar writers differ on it).
