@@ -524,7 +524,10 @@ fn inherit_healthcheck_options(new: Healthcheck, old: Option<&Healthcheck>) -> H
         timeout: or(*timeout, *old_timeout),
         start_period: or(*start_period, *old_start_period),
         start_interval: or(*start_interval, *old_start_interval),
-        retries: if *retries == 0 { *old_retries } else { *retries },
+        retries: if *retries == 0 {
+            *old_retries
+        } else {
+            *retries
+        },
     }
 }
-

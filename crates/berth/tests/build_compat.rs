@@ -54,12 +54,22 @@ const CASES: &[Case] = &[
     Case {
         name: "env_arg",
         steps: true,
-        builds: &[&["--build-arg", "FROM_CLI=cli", "--build-arg", "NOT_DECLARED=x"]],
+        builds: &[&[
+            "--build-arg",
+            "FROM_CLI=cli",
+            "--build-arg",
+            "NOT_DECLARED=x",
+        ]],
     },
     Case {
         name: "metadata",
         steps: true,
-        builds: &[&["--label", "cli.label=from-cli", "--label", "multi.a=cli-wins"]],
+        builds: &[&[
+            "--label",
+            "cli.label=from-cli",
+            "--label",
+            "multi.a=cli-wins",
+        ]],
     },
     Case {
         name: "workdir",
@@ -114,7 +124,14 @@ const CASES: &[Case] = &[
         steps: false,
         builds: &[
             &[],
-            &["--target", "middle", "--label", "z.last=1", "--label", "a.first=2"],
+            &[
+                "--target",
+                "middle",
+                "--label",
+                "z.last=1",
+                "--label",
+                "a.first=2",
+            ],
         ],
     },
 ];
@@ -143,7 +160,10 @@ fn base_tar(dir: &Path) -> PathBuf {
     );
     write("data/seed.txt", "seed\n");
     write("data/old.txt", "to be deleted\n");
-    write("data/olddir/inner.txt", "to be deleted with its directory\n");
+    write(
+        "data/olddir/inner.txt",
+        "to be deleted with its directory\n",
+    );
     write("www/index.html", "index\n");
     fs::create_dir_all(rootfs.join("root")).unwrap();
     let tar = dir.join("base.tar");
@@ -167,7 +187,11 @@ fn load_base(docker: &Side, berth: &Side, dir: &Path) {
     docker.ok(&["save", "-o", &saved.to_string_lossy(), BASE]);
     berth.ok(&["load", "-i", &saved.to_string_lossy()]);
     let id = |side: &Side| side.ok(&["image", "inspect", "-f", "{{.Id}}", BASE]);
-    assert_eq!(id(docker), id(berth), "the base image's id differs after load");
+    assert_eq!(
+        id(docker),
+        id(berth),
+        "the base image's id differs after load"
+    );
 }
 
 /// Files of a case's context that are better made than stored: `add_tar`'s archives, with
@@ -177,23 +201,38 @@ fn generate(case: &str, ctx: &Path) {
         return;
     }
     let mut builder = tar::Builder::new(Vec::new());
-    let mut add = |path: &str, kind: tar::EntryType, mode: u32, uid: u64, data: &[u8], link: Option<&str>| {
-        let mut header = tar::Header::new_gnu();
-        header.set_entry_type(kind);
-        header.set_mode(mode);
-        header.set_uid(uid);
-        header.set_gid(50);
-        header.set_size(data.len() as u64);
-        header.set_mtime(1_600_000_000);
-        if let Some(l) = link {
-            header.set_link_name(l).unwrap();
-        }
-        header.set_cksum();
-        builder.append_data(&mut header, path, data).unwrap();
-    };
+    let mut add =
+        |path: &str, kind: tar::EntryType, mode: u32, uid: u64, data: &[u8], link: Option<&str>| {
+            let mut header = tar::Header::new_gnu();
+            header.set_entry_type(kind);
+            header.set_mode(mode);
+            header.set_uid(uid);
+            header.set_gid(50);
+            header.set_size(data.len() as u64);
+            header.set_mtime(1_600_000_000);
+            if let Some(l) = link {
+                header.set_link_name(l).unwrap();
+            }
+            header.set_cksum();
+            builder.append_data(&mut header, path, data).unwrap();
+        };
     add("pkg/", tar::EntryType::Directory, 0o750, 1000, b"", None);
-    add("pkg/file.txt", tar::EntryType::Regular, 0o640, 1000, b"in the archive\n", None);
-    add("pkg/link", tar::EntryType::Symlink, 0o777, 0, b"", Some("file.txt"));
+    add(
+        "pkg/file.txt",
+        tar::EntryType::Regular,
+        0o640,
+        1000,
+        b"in the archive\n",
+        None,
+    );
+    add(
+        "pkg/link",
+        tar::EntryType::Symlink,
+        0o777,
+        0,
+        b"",
+        Some("file.txt"),
+    );
     add("top.txt", tar::EntryType::Regular, 0o600, 0, b"top\n", None);
     let bytes = builder.into_inner().unwrap();
     fs::write(ctx.join("archive.tar"), &bytes).unwrap();
@@ -230,7 +269,10 @@ fn run_case(case: &Case, docker: &Side, berth: &Side, work: &Path) -> Vec<String
     let ctx_text = ctx.to_string_lossy().into_owned();
     let mut report = Vec::new();
     for (n, build) in case.builds.iter().enumerate() {
-        let args: Vec<String> = build.iter().map(|a| a.replace("{ctx}", &ctx_text)).collect();
+        let args: Vec<String> = build
+            .iter()
+            .map(|a| a.replace("{ctx}", &ctx_text))
+            .collect();
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let label = format!("{} build {} ({})", case.name, n + 1, args.join(" "));
         let scratch = work.join(format!("{}-{n}", case.name));
@@ -254,8 +296,12 @@ fn run_case(case: &Case, docker: &Side, berth: &Side, work: &Path) -> Vec<String
             }
             // Both refused it: what the comparison wants of a build Docker refuses.
             (Err(_), Err(_)) => {}
-            (Err(e), Ok(_)) => report.push(format!("=== {label}: only berth built it; docker said:\n{e}")),
-            (Ok(_), Err(e)) => report.push(format!("=== {label}: only docker built it; berth said:\n{e}")),
+            (Err(e), Ok(_)) => report.push(format!(
+                "=== {label}: only berth built it; docker said:\n{e}"
+            )),
+            (Ok(_), Err(e)) => report.push(format!(
+                "=== {label}: only docker built it; berth said:\n{e}"
+            )),
         }
     }
     report
@@ -322,7 +368,11 @@ fn berth_builds_what_the_legacy_builder_builds() {
                 eprintln!(
                     "{}: {} in {:?}",
                     case.name,
-                    if report.is_empty() { "same" } else { "DIFFERENT" },
+                    if report.is_empty() {
+                        "same"
+                    } else {
+                        "DIFFERENT"
+                    },
                     case_started.elapsed()
                 );
                 reports.lock().unwrap().push((i, report));

@@ -226,9 +226,8 @@ fn drop_mount_points(upper: &std::path::Path, lower_etc: Option<&fs::Metadata>) 
         return;
     };
     let empty = fs::read_dir(&etc).is_ok_and(|mut d| d.next().is_none());
-    let unchanged = lower_etc.is_none_or(|l| {
-        l.mode() == meta.mode() && l.uid() == meta.uid() && l.gid() == meta.gid()
-    });
+    let unchanged = lower_etc
+        .is_none_or(|l| l.mode() == meta.mode() && l.uid() == meta.uid() && l.gid() == meta.gid());
     if removed && empty && unchanged {
         let _ = fs::remove_dir(&etc);
     }

@@ -319,7 +319,11 @@ impl BuildContext<'_> {
         record.config = out.config.clone();
         // A step that changed no file adds no layer: its history entry says so, as
         // dockerd's commit of an empty diff does.
-        if record.layer.as_ref().is_some_and(|l| l.diff_id == empty_tar()) {
+        if record
+            .layer
+            .as_ref()
+            .is_some_and(|l| l.diff_id == empty_tar())
+        {
             record.layer = None;
             record.history.empty_layer = true;
         }
@@ -331,9 +335,10 @@ impl BuildContext<'_> {
         if let Some(layer) = record.layer.clone() {
             state.layers.push(layer);
         }
-        state
-            .history
-            .push(history_json(&record.history, record.config.author.as_deref()));
+        state.history.push(history_json(
+            &record.history,
+            record.config.author.as_deref(),
+        ));
         state.config = record.config;
         state.parent_id = std::mem::take(&mut state.shown_id);
         state.shown_id = key.to_string();

@@ -17,7 +17,12 @@ pub fn compare(docker: &Observed, berth: &Observed, steps: bool) -> Vec<String> 
             out.push(format!("{name}: docker={d} berth={b}"));
         }
     }
-    lines("history (newest first)", &docker.history, &berth.history, &mut out);
+    lines(
+        "history (newest first)",
+        &docker.history,
+        &berth.history,
+        &mut out,
+    );
     lines(
         "config history (oldest first)",
         &docker.config_history,

@@ -27,8 +27,9 @@ impl Side {
     pub fn run(&self, args: &[&str]) -> (bool, String, String) {
         let mut cmd = (self.command)();
         cmd.env("DOCKER_BUILDKIT", "0").args(args);
-        let out = run_with_timeout(&mut cmd, TIMEOUT)
-            .unwrap_or_else(|e| panic!("{}: docker {args:?}: {e}\n{}", self.name, (self.log_tail)()));
+        let out = run_with_timeout(&mut cmd, TIMEOUT).unwrap_or_else(|e| {
+            panic!("{}: docker {args:?}: {e}\n{}", self.name, (self.log_tail)())
+        });
         (
             out.status.success(),
             String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -147,7 +148,9 @@ fn config_history(save: &[u8]) -> Vec<String> {
                     format!(
                         "{} | empty_layer={} | {} | {}",
                         normalize_source_hash(&text(e, "created_by")),
-                        e.get("empty_layer").and_then(Value::as_bool).unwrap_or(false),
+                        e.get("empty_layer")
+                            .and_then(Value::as_bool)
+                            .unwrap_or(false),
                         text(e, "comment"),
                         text(e, "author")
                     )
@@ -174,7 +177,11 @@ fn steps_of(output: &str) -> (Vec<String>, Option<String>) {
 }
 
 /// `docker build ARGS CONTEXT` with an `--iidfile`; the image id, or the failure's text.
-pub fn build(side: &Side, context: &std::path::Path, args: &[&str]) -> Result<(String, String), String> {
+pub fn build(
+    side: &Side,
+    context: &std::path::Path,
+    args: &[&str],
+) -> Result<(String, String), String> {
     let iid = context.with_extension(format!("{}.iid", side.name));
     let iid_text = iid.to_string_lossy().into_owned();
     let context_text = context.to_string_lossy().into_owned();
@@ -185,7 +192,11 @@ pub fn build(side: &Side, context: &std::path::Path, args: &[&str]) -> Result<(S
     if let Ok(dir) = std::env::var("BERTH_COMPAT_OUTPUT") {
         let name = context.file_name().unwrap().to_string_lossy();
         let _ = std::fs::create_dir_all(&dir);
-        let file = format!("{dir}/{name}-{}.{}.txt", args.join("_").replace('/', "_"), side.name);
+        let file = format!(
+            "{dir}/{name}-{}.{}.txt",
+            args.join("_").replace('/', "_"),
+            side.name
+        );
         let _ = std::fs::write(file, format!("{stdout}\n{stderr}"));
     }
     if !ok {
@@ -205,10 +216,19 @@ pub fn observe(side: &Side, id: &str, output: &str, work: &std::path::Path) -> O
         ("Os".to_string(), image["Os"].clone()),
         ("Author".to_string(), image["Author"].clone()),
         ("Comment".to_string(), image["Comment"].clone()),
-        ("RootFS.Layers (count)".to_string(), Value::from(layer_count)),
+        (
+            "RootFS.Layers (count)".to_string(),
+            Value::from(layer_count),
+        ),
     ];
     let history = side
-        .ok(&["history", "--no-trunc", "--format", "{{.CreatedBy}} | {{.Size}} | {{.Comment}}", id])
+        .ok(&[
+            "history",
+            "--no-trunc",
+            "--format",
+            "{{.CreatedBy}} | {{.Size}} | {{.Comment}}",
+            id,
+        ])
         .lines()
         .map(normalize_history)
         .collect();

@@ -30,7 +30,9 @@ pub fn saved_config(save: &[u8]) -> serde_json::Value {
     let entries = outer_entries(save);
     let manifest: serde_json::Value =
         serde_json::from_slice(&entries["manifest.json"]).expect("manifest.json");
-    let name = manifest[0]["Config"].as_str().expect("Config in manifest.json");
+    let name = manifest[0]["Config"]
+        .as_str()
+        .expect("Config in manifest.json");
     serde_json::from_slice(&entries[name]).expect("the image's config document")
 }
 
