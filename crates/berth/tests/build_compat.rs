@@ -120,6 +120,11 @@ const CASES: &[Case] = &[
         builds: &[&[]],
     },
     Case {
+        name: "scratch",
+        steps: true,
+        builds: &[&[]],
+    },
+    Case {
         name: "multistage",
         steps: false,
         builds: &[

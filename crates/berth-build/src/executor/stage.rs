@@ -16,6 +16,9 @@ use crate::args::{Evaluator, ImageConfig, Platforms, StageOutput};
 use crate::instructions::{Instruction, Located};
 use crate::{Dockerfile, Stage, StageBase};
 
+/// dockerd's default PATH on Linux.
+const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
 /// A built stage: what the next stage, a `COPY --from` or the commit needs.
 #[derive(Debug, Clone)]
 pub(crate) struct Built {
@@ -228,6 +231,10 @@ impl BuildContext<'_> {
                 }
             }
         };
+        // The legacy builder gives every stage a PATH when its base has none.
+        if !state.config.env.iter().any(|e| e.starts_with("PATH=")) {
+            state.config.env.push(format!("PATH={DEFAULT_PATH}"));
+        }
         let mut triggers = Vec::new();
         for trigger in std::mem::take(&mut state.config.on_build) {
             let parsed = crate::parse(&format!("FROM scratch\n{trigger}\n"))?;
@@ -399,18 +406,14 @@ pub(crate) fn history_json(h: &History, author: Option<&str>) -> Value {
     v
 }
 
-/// ` ---> 0123456789ab`.
-pub(crate) fn short(id: &Digest) -> String {
-    id.hex().chars().take(12).collect()
-}
-
-/// What ` ---> ` shows for a state: its shown id, or its cache key after `FROM scratch`.
+/// What ` ---> ` shows for a state: its shown id (nothing after `FROM scratch`, as the
+/// legacy builder).
 fn shown(state: &Built) -> String {
-    match state.shown_id.strip_prefix("sha256:") {
-        Some(hex) => hex.chars().take(12).collect(),
-        None if state.shown_id.is_empty() => short(&state.cache_id),
-        None => state.shown_id.chars().take(12).collect(),
-    }
+    let hex = state
+        .shown_id
+        .strip_prefix("sha256:")
+        .unwrap_or(&state.shown_id);
+    hex.chars().take(12).collect()
 }
 
 /// The diff id of a layer without entries: the two zero blocks that end a tar.
