@@ -404,7 +404,12 @@ fn apply(
             }
         }
         Instruction::Shell(s) => config.shell = Some(s.clone()),
-        Instruction::Healthcheck(h) => config.healthcheck = Some(h.clone()),
+        Instruction::Healthcheck(h) => {
+            config.healthcheck = Some(inherit_healthcheck_options(
+                h.clone(),
+                config.healthcheck.as_ref(),
+            ))
+        }
         Instruction::Stopsignal(s) => {
             if !valid_signal(s) {
                 return Err(ParseErrorKind::InvalidSignal(s.clone()));
@@ -485,4 +490,44 @@ pub fn parse_port(spec: &str) -> Result<Vec<String>, ParseErrorKind> {
         return Err(bad());
     }
     Ok((start..=end).map(|p| format!("{p}/{proto}")).collect())
+}
+
+/// A HEALTHCHECK's options left unset (zero) take the previous healthcheck's, as in
+/// dockerd's legacy builder: the step's container is created with the parent image's
+/// config merged in, and that merge fills the new healthcheck's zero fields.
+fn inherit_healthcheck_options(new: Healthcheck, old: Option<&Healthcheck>) -> Healthcheck {
+    let (
+        Healthcheck::Cmd {
+            test,
+            interval,
+            timeout,
+            start_period,
+            start_interval,
+            retries,
+        },
+        Some(Healthcheck::Cmd {
+            interval: old_interval,
+            timeout: old_timeout,
+            start_period: old_start_period,
+            start_interval: old_start_interval,
+            retries: old_retries,
+            ..
+        }),
+    ) = (&new, old)
+    else {
+        return new;
+    };
+    let or = |v: i64, old: i64| if v == 0 { old } else { v };
+    Healthcheck::Cmd {
+        test: test.clone(),
+        interval: or(*interval, *old_interval),
+        timeout: or(*timeout, *old_timeout),
+        start_period: or(*start_period, *old_start_period),
+        start_interval: or(*start_interval, *old_start_interval),
+        retries: if *retries == 0 {
+            *old_retries
+        } else {
+            *retries
+        },
+    }
 }

@@ -15,10 +15,8 @@ impl Builder {
         request: &BuildRequest,
         target: &Built,
     ) -> Result<BuildResult, BuildError> {
-        let mut image_config = target.config.clone();
-        image_config
-            .labels
-            .extend(request.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
+        // The `--label`s are LABEL steps of the target stage (see `add_label_steps`).
+        let image_config = target.config.clone();
         let created = match request.source_date_epoch {
             Some(e) => config::rfc3339(e, 0),
             None => target
@@ -37,6 +35,9 @@ impl Builder {
             "created": created,
             "history": target.history,
         });
+        if !target.parent_id.is_empty() {
+            document["config"]["Image"] = json!(target.parent_id);
+        }
         if let Some(v) = variant {
             document["variant"] = json!(v);
         }

@@ -174,6 +174,91 @@ pub(crate) fn go_quoted(items: &[String]) -> String {
     format!("[{}]", quoted.join(" "))
 }
 
+/// Go's `%q` of the legacy builder's `*HealthConfig` (as its HEALTHCHECK history shows
+/// it): `&{["CMD" "true"] "30s" "0s" "0s" '\x03'}` — the test quoted, the durations as
+/// quoted Go durations, the retries as a quoted rune.
+pub(crate) fn go_healthcheck(h: &Healthcheck) -> String {
+    let (test, interval, timeout, start_period, retries) = match h {
+        Healthcheck::None => (vec!["NONE".to_string()], 0, 0, 0, 0),
+        Healthcheck::Cmd {
+            test,
+            interval,
+            timeout,
+            start_period,
+            retries,
+            ..
+        } => (test.clone(), *interval, *timeout, *start_period, *retries),
+    };
+    format!(
+        "&{{{} \"{}\" \"{}\" \"{}\" {}}}",
+        go_quoted(&test),
+        go_duration(interval),
+        go_duration(timeout),
+        go_duration(start_period),
+        go_quote_rune(i64::from(retries))
+    )
+}
+
+/// Go's `time.Duration.String()` of `nanos`: `1m30s`, `1.5s`, `500ms`, `0s`.
+pub(crate) fn go_duration(nanos: i64) -> String {
+    if nanos == 0 {
+        return "0s".to_string();
+    }
+    let sign = if nanos < 0 { "-" } else { "" };
+    let n = nanos.unsigned_abs();
+    // Below a second: the largest unit that keeps an integer part.
+    if n < 1_000_000_000 {
+        let (unit, div) = match n {
+            0..=999 => ("ns", 1),
+            1_000..=999_999 => ("µs", 1_000),
+            _ => ("ms", 1_000_000),
+        };
+        return format!("{sign}{}{unit}", fraction(n, div));
+    }
+    let hours = n / 3_600_000_000_000;
+    let minutes = (n / 60_000_000_000) % 60;
+    let seconds = fraction(n % 60_000_000_000, 1_000_000_000);
+    match (hours, minutes) {
+        (0, 0) => format!("{sign}{seconds}s"),
+        (0, m) => format!("{sign}{m}m{seconds}s"),
+        (h, m) => format!("{sign}{h}h{m}m{seconds}s"),
+    }
+}
+
+/// `n / div` with its fraction, trailing zeros dropped: `1.5`, `30`.
+fn fraction(n: u64, div: u64) -> String {
+    let whole = n / div;
+    let rest = n % div;
+    if rest == 0 {
+        return whole.to_string();
+    }
+    let width = div.to_string().len() - 1;
+    let digits = format!("{rest:0width$}");
+    format!("{whole}.{}", digits.trim_end_matches('0'))
+}
+
+/// Go's `%q` of an integer: a quoted rune (`'\x04'`, `'\n'`, `'A'`).
+fn go_quote_rune(n: i64) -> String {
+    let c = u32::try_from(n).ok().and_then(char::from_u32);
+    let body = match c {
+        Some('\x07') => "\\a".to_string(),
+        Some('\x08') => "\\b".to_string(),
+        Some('\x0c') => "\\f".to_string(),
+        Some('\n') => "\\n".to_string(),
+        Some('\r') => "\\r".to_string(),
+        Some('\t') => "\\t".to_string(),
+        Some('\x0b') => "\\v".to_string(),
+        Some('\\') => "\\\\".to_string(),
+        Some('\'') => "\\'".to_string(),
+        Some(c) if (c as u32) < 0x80 && c.is_ascii_control() => format!("\\x{:02x}", c as u32),
+        Some(c) if !c.is_control() => c.to_string(),
+        Some(c) if (c as u32) <= 0xffff => format!("\\u{:04x}", c as u32),
+        Some(c) => format!("\\U{:08x}", c as u32),
+        None => "\\ufffd".to_string(),
+    };
+    format!("'{body}'")
+}
+
 /// `created_by` of a metadata instruction committed by the legacy builder's `commit`:
 /// the shell, `#(nop) ` and the message, joined by spaces (hence two spaces).
 pub(crate) fn nop_commit(shell: &[String], message: &str) -> String {
@@ -224,6 +309,30 @@ pub(crate) fn created_now(epoch: Option<i64>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn healthchecks_read_as_go_prints_them() {
+        let h = Healthcheck::Cmd {
+            test: vec!["CMD".into(), "/bin/true".into()],
+            interval: 90_000_000_000,
+            timeout: 3_000_000_000,
+            start_period: 1_500_000_000,
+            start_interval: 0,
+            retries: 4,
+        };
+        assert_eq!(
+            go_healthcheck(&h),
+            r#"&{["CMD" "/bin/true"] "1m30s" "3s" "1.5s" '\x04'}"#
+        );
+        assert_eq!(
+            go_healthcheck(&Healthcheck::None),
+            r#"&{["NONE"] "0s" "0s" "0s" '\x00'}"#
+        );
+        assert_eq!(go_duration(3_600_000_000_000), "1h0m0s");
+        assert_eq!(go_duration(500_000_000), "500ms");
+        assert_eq!(go_quote_rune(10), "'\\n'");
+        assert_eq!(go_quote_rune(65), "'A'");
+    }
 
     #[test]
     fn dates_like_go() {

@@ -153,7 +153,16 @@ impl SourceRoot {
             if !ignored {
                 out.push((sub.clone(), meta.clone()));
             }
-            if meta.is_dir() {
+            if meta.is_dir() && ignored {
+                // An excluded directory with re-included files inside: copied as the
+                // parent of those (the client sent them, so it is in the context).
+                let mut inside = Vec::new();
+                self.walk_dir(&path, rel_root, &sub, &mut inside)?;
+                if !inside.is_empty() {
+                    out.push((sub.clone(), meta.clone()));
+                    out.extend(inside);
+                }
+            } else if meta.is_dir() {
                 self.walk_dir(&path, rel_root, &sub, out)?;
             }
         }

@@ -214,7 +214,15 @@ impl BuildContext<'_> {
                 .shell
                 .clone()
                 .unwrap_or_else(config::default_shell),
-            &format!("{keyword} {summary} in {} ", copy.dest),
+            // dockerd 20.10 glues `--chown=…` to the source summary, no space between.
+            &format!(
+                "{keyword} {}{summary} in {} ",
+                copy.chown
+                    .as_ref()
+                    .map(|c| format!("--chown={c}"))
+                    .unwrap_or_default(),
+                copy.dest
+            ),
         );
         let PreparedCopy {
             root,

@@ -25,6 +25,7 @@ mod layer;
 mod pattern;
 mod run_step;
 mod stage;
+mod workdir_step;
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
@@ -191,7 +192,7 @@ impl Builder {
         runner: &dyn StepRunner,
         events: mpsc::Sender<BuildEvent>,
     ) -> Result<BuildResult, BuildError> {
-        let dockerfile = crate::parse(&request.dockerfile)?;
+        let mut dockerfile = crate::parse(&request.dockerfile)?;
         let build_args: Vec<(String, String)> = request
             .build_args
             .iter()
@@ -206,11 +207,28 @@ impl Builder {
         let lexer = crate::substitution::Lexer::new(dockerfile.directives.escape);
         let expand = |_: usize, s: &str| lexer.process_word(s, &scope).unwrap_or_default();
         let plan = dockerfile.plan(request.target.as_deref(), &expand)?;
+        drop(evaluator);
+        add_label_steps(&mut dockerfile, plan.target, &request.labels);
+        let evaluator = crate::args::Evaluator::new(
+            &dockerfile,
+            build_args.clone(),
+            crate::args::Platforms::default(),
+        );
+        // The legacy builder counts and shows the global ARGs as steps of their own.
+        let global_steps = global_arg_steps(&dockerfile);
         let mut first_step = HashMap::new();
-        let mut total = 0;
+        let mut total = global_steps.len();
         for &i in &plan.order {
             first_step.insert(i, total + 1);
             total += 1 + dockerfile.stages[i].instructions.len();
+        }
+        for (n, text) in global_steps.into_iter().enumerate() {
+            let step = BuildEvent::Step {
+                number: n + 1,
+                total,
+                text,
+            };
+            let _ = events.send(step).await;
         }
         let ignore = read_dockerignore(&request.context)?;
         let work = self.data_root.join("build-work").join(layer::rand_suffix());
@@ -240,7 +258,7 @@ impl Builder {
         if !unused.is_empty() {
             let _ = events
                 .send(BuildEvent::Warning(format!(
-                    "[Warning] One or more build-args [{}] were not consumed",
+                    "One or more build-args [{}] were not consumed",
                     unused.join(" ")
                 )))
                 .await;
@@ -271,6 +289,52 @@ impl Builder {
         }
         Ok(built)
     }
+}
+
+/// `--label`s as the legacy builder applies them: one `LABEL key=value` step per label,
+/// sorted by key, appended to the target stage (so they show in the steps and history).
+fn add_label_steps(
+    dockerfile: &mut crate::Dockerfile,
+    target: usize,
+    labels: &BTreeMap<String, String>,
+) {
+    let Some(stage) = dockerfile.stages.get_mut(target) else {
+        return;
+    };
+    let line = stage.instructions.last().map_or(0, |l| l.end_line);
+    for (key, value) in labels {
+        stage.instructions.push(crate::instructions::Located {
+            instruction: crate::instructions::Instruction::Label(vec![
+                crate::instructions::KeyValue {
+                    key: key.clone(),
+                    value: value.clone(),
+                },
+            ]),
+            line,
+            column: 1,
+            end_line: line,
+            text: format!("LABEL {key}={value}"),
+        });
+    }
+}
+
+/// The `Step` texts of the global ARGs: one per ARG line.
+fn global_arg_steps(dockerfile: &crate::Dockerfile) -> Vec<String> {
+    let mut steps: Vec<(usize, String)> = Vec::new();
+    for (decl, line) in &dockerfile.global_args {
+        let part = match &decl.default {
+            Some(v) => format!("{}={v}", decl.name),
+            None => decl.name.clone(),
+        };
+        match steps.last_mut() {
+            Some((l, text)) if l == line => {
+                text.push(' ');
+                text.push_str(&part);
+            }
+            _ => steps.push((*line, format!("ARG {part}"))),
+        }
+    }
+    steps.into_iter().map(|(_, t)| t).collect()
 }
 
 /// The context's `.dockerignore`, if any.

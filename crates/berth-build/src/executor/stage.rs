@@ -16,6 +16,9 @@ use crate::args::{Evaluator, ImageConfig, Platforms, StageOutput};
 use crate::instructions::{Instruction, Located};
 use crate::{Dockerfile, Stage, StageBase};
 
+/// dockerd's default PATH on Linux.
+const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
 /// A built stage: what the next stage, a `COPY --from` or the commit needs.
 #[derive(Debug, Clone)]
 pub(crate) struct Built {
@@ -26,6 +29,12 @@ pub(crate) struct Built {
     /// The config document's other top-level fields (`architecture`, `os`...).
     pub platform: (String, String, Option<String>),
     pub cache_id: Digest,
+    /// The id printed as this state's result (` ---> id`): the base image's id after a
+    /// FROM of an image, empty after `FROM scratch`, the step's cache key after a step.
+    pub shown_id: String,
+    /// The shown id of the state the last step ran on: the config's `Image`, as the
+    /// legacy builder records the parent of the image it commits.
+    pub parent_id: String,
 }
 
 /// What every stage of one build shares.
@@ -107,9 +116,15 @@ impl BuildContext<'_> {
         );
         let from = evaluator.expand_from(index)?;
         let mut number = self.first_step.get(&index).copied().unwrap_or(1);
+        // As written: the legacy builder shows FROM's variables unexpanded.
+        let platform = stage
+            .platform
+            .as_ref()
+            .map(|p| format!(" --platform={p}"))
+            .unwrap_or_default();
         let from_text = match &stage.name {
-            Some(n) => format!("FROM {from} AS {n}"),
-            None => format!("FROM {from}"),
+            Some(n) => format!("FROM{platform} {} AS {n}", stage.base),
+            None => format!("FROM{platform} {}", stage.base),
         };
         self.emit(BuildEvent::Step {
             number,
@@ -118,10 +133,12 @@ impl BuildContext<'_> {
         })
         .await;
         let (mut state, triggers) = self.start(index, &from, built).await?;
-        self.emit(BuildEvent::StepResult(short(&state.cache_id)))
-            .await;
         let mut instructions: Vec<Located> = Vec::new();
-        if !triggers.is_empty() {
+        if triggers.is_empty() {
+            self.emit(BuildEvent::StepResult(shown(&state))).await;
+        } else {
+            // As the legacy builder: the triggers run as part of the FROM step, whose one
+            // result is the state after the last of them.
             self.emit(BuildEvent::Output(format!(
                 "# Executing {} build trigger{}",
                 triggers.len(),
@@ -150,8 +167,9 @@ impl BuildContext<'_> {
                 .cloned()
                 .ok_or_else(|| BuildError::Other("an instruction was not evaluated".into()))?;
             state = self.step(index, state, &expanded, &out, built).await?;
-            self.emit(BuildEvent::StepResult(short(&state.cache_id)))
-                .await;
+            if k + 1 >= trigger_count {
+                self.emit(BuildEvent::StepResult(shown(&state))).await;
+            }
         }
         Ok(state)
     }
@@ -178,6 +196,8 @@ impl BuildContext<'_> {
                 config: ImageConfig::default(),
                 platform: default_platform,
                 cache_id: Cache::key(&Digest::sha256_of(b"scratch"), &[platform.unwrap_or("")]),
+                shown_id: String::new(),
+                parent_id: String::new(),
             },
             StageBase::Stage(d) => built
                 .get(&d)
@@ -205,10 +225,16 @@ impl BuildContext<'_> {
                         text("variant"),
                     ),
                     cache_id: Digest::sha256_of(base.id.as_bytes()),
+                    shown_id: base.id.clone(),
+                    parent_id: String::new(),
                     layers: base.layers,
                 }
             }
         };
+        // The legacy builder gives every stage a PATH when its base has none.
+        if !state.config.env.iter().any(|e| e.starts_with("PATH=")) {
+            state.config.env.push(format!("PATH={DEFAULT_PATH}"));
+        }
         let mut triggers = Vec::new();
         for trigger in std::mem::take(&mut state.config.on_build) {
             let parsed = crate::parse(&format!("FROM scratch\n{trigger}\n"))?;
@@ -267,6 +293,17 @@ impl BuildContext<'_> {
                     }
                 }
             }
+            Instruction::Workdir(_) => {
+                let key = Cache::key(&state.cache_id, &[&text, &args]);
+                match self.lookup(&key, &state).await {
+                    Some(r) => (key, (r, true)),
+                    None => {
+                        let created_by = metadata_created_by(&shell, instruction, &out.config);
+                        let r = self.workdir(&state, &out.config, created_by).await?;
+                        (key, (r, false))
+                    }
+                }
+            }
             _ => {
                 let key = Cache::key(&state.cache_id, &[&text, &args]);
                 match self.lookup(&key, &state).await {
@@ -287,6 +324,16 @@ impl BuildContext<'_> {
         let (key, (mut record, hit)) = record;
         // The config after a step is the evaluation's (a RUN or COPY changes no config).
         record.config = out.config.clone();
+        // A step that changed no file adds no layer: its history entry says so, as
+        // dockerd's commit of an empty diff does.
+        if record
+            .layer
+            .as_ref()
+            .is_some_and(|l| l.diff_id == empty_tar())
+        {
+            record.layer = None;
+            record.history.empty_layer = true;
+        }
         if !hit {
             self.cache
                 .put(&key, &record)
@@ -295,8 +342,13 @@ impl BuildContext<'_> {
         if let Some(layer) = record.layer.clone() {
             state.layers.push(layer);
         }
-        state.history.push(history_json(&record.history));
+        state.history.push(history_json(
+            &record.history,
+            record.config.author.as_deref(),
+        ));
         state.config = record.config;
+        state.parent_id = std::mem::take(&mut state.shown_id);
+        state.shown_id = key.to_string();
         state.cache_id = key;
         Ok(state)
     }
@@ -341,17 +393,32 @@ trait Pipe: Sized {
 }
 impl<T> Pipe for T {}
 
-pub(crate) fn history_json(h: &History) -> Value {
+/// A history entry as JSON; `author`: the MAINTAINER in effect, which the legacy builder
+/// records on every step after it.
+pub(crate) fn history_json(h: &History, author: Option<&str>) -> Value {
     let mut v = json!({ "created": h.created, "created_by": h.created_by });
+    if let Some(a) = author {
+        v["author"] = json!(a);
+    }
     if h.empty_layer {
         v["empty_layer"] = json!(true);
     }
     v
 }
 
-/// ` ---> 0123456789ab`.
-pub(crate) fn short(id: &Digest) -> String {
-    id.hex().chars().take(12).collect()
+/// What ` ---> ` shows for a state: its shown id (nothing after `FROM scratch`, as the
+/// legacy builder).
+fn shown(state: &Built) -> String {
+    let hex = state
+        .shown_id
+        .strip_prefix("sha256:")
+        .unwrap_or(&state.shown_id);
+    hex.chars().take(12).collect()
+}
+
+/// The diff id of a layer without entries: the two zero blocks that end a tar.
+fn empty_tar() -> Digest {
+    Digest::sha256_of(&[0u8; 1024])
 }
 
 /// The legacy builder's `created_by` for a metadata instruction.
@@ -369,8 +436,13 @@ fn metadata_created_by(shell: &[String], inst: &Instruction, after: &ImageConfig
             return config::nop_comment(shell, &format!("WORKDIR {}", after.working_dir))
         }
         Instruction::User(u) => format!("USER {u}"),
-        Instruction::Expose(p) => format!("EXPOSE {}", p.join(" ")),
-        // dockerd formats the list with Go's `%v`: `[/a /b]`, no quotes.
+        // The legacy parser sorts the ports as strings.
+        Instruction::Expose(p) => {
+            let mut ports = p.clone();
+            ports.sort();
+            format!("EXPOSE {}", ports.join(" "))
+        }
+        // Go's `%v` of the paths: no quotes.
         Instruction::Volume(v) => format!("VOLUME [{}]", v.join(" ")),
         Instruction::Cmd(_) => format!(
             "CMD {}",
@@ -380,13 +452,9 @@ fn metadata_created_by(shell: &[String], inst: &Instruction, after: &ImageConfig
             "ENTRYPOINT {}",
             config::go_quoted(after.entrypoint.as_deref().unwrap_or(&[]))
         ),
-        Instruction::Shell(s) => format!("SHELL [{}]", s.join(" ")),
-        Instruction::Healthcheck(h) => match h {
-            crate::instructions::Healthcheck::None => "HEALTHCHECK NONE".to_string(),
-            crate::instructions::Healthcheck::Cmd { test, .. } => {
-                format!("HEALTHCHECK {}", config::go_quoted(test))
-            }
-        },
+        // The prefix is the new shell: the legacy builder sets it before committing.
+        Instruction::Shell(s) => return config::nop_commit(s, &format!("SHELL [{}]", s.join(" "))),
+        Instruction::Healthcheck(h) => format!("HEALTHCHECK {}", config::go_healthcheck(h)),
         Instruction::Stopsignal(s) => format!("STOPSIGNAL {s}"),
         Instruction::Onbuild { text, .. } => format!("ONBUILD {text}"),
         Instruction::Maintainer(m) => format!("MAINTAINER {m}"),
