@@ -146,3 +146,50 @@ berth_make_busybox_bundle() {
 }
 JSON
 }
+
+# berth_debian_mirror SUITE
+# Prints the Debian mirror this host's apt uses for SUITE (from /etc/apt/sources.list and
+# /etc/apt/sources.list.d/*.{list,sources}, one-line and deb822 formats): the first enabled
+# `deb` source that serves SUITE, else the first whose URI ends in /debian, else
+# http://deb.debian.org/debian. Hosts behind a local mirror or proxy keep using it.
+berth_debian_mirror() {
+    local suite=$1 files=() f
+    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
+        [[ -f $f ]] && files+=("$f")
+    done
+    local mirror=""
+    if [[ ${#files[@]} -gt 0 ]]; then
+        mirror=$(awk -v suite="$suite" '
+            function consider(uri, suites,    n, s, i) {
+                sub(/\/+$/, "", uri)
+                n = split(suites, s, /[ \t]+/)
+                for (i = 1; i <= n; i++) if (s[i] == suite && exact == "") exact = uri
+                if (uri ~ /\/debian$/ && debian == "") debian = uri
+            }
+            function stanza_end() {
+                if (types ~ /(^|[ \t])deb([ \t]|$)/ && enabled != "no") {
+                    n = split(uris, u, /[ \t]+/)
+                    for (i = 1; i <= n; i++) if (u[i] != "") consider(u[i], suites)
+                }
+                types = ""; uris = ""; suites = ""; enabled = ""
+            }
+            FNR == 1 { stanza_end(); deb822 = (FILENAME ~ /\.sources$/) }
+            deb822 && /^[ \t]*$/ { stanza_end(); next }
+            deb822 && /^[^#]/ {
+                key = tolower($1); value = $0; sub(/^[^:]*:[ \t]*/, "", value)
+                if (key == "types:") types = value
+                else if (key == "uris:") uris = value
+                else if (key == "suites:") suites = value
+                else if (key == "enabled:") enabled = tolower(value)
+                next
+            }
+            !deb822 && $1 == "deb" {
+                i = 2
+                if ($i ~ /^\[/) { while (i <= NF && $i !~ /\]$/) i++; i++ }
+                if (i + 1 <= NF) consider($i, $(i + 1))
+            }
+            END { stanza_end(); print (exact != "" ? exact : debian) }
+        ' "${files[@]}")
+    fi
+    printf '%s\n' "${mirror:-http://deb.debian.org/debian}"
+}
