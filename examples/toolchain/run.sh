@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A multi-stage build with a real toolchain, on berth alone:
 #   1. a Debian base image: `debootstrap --variant=minbase` from this host's Debian mirror,
-#      tarred and `berth import`ed;
+#      slimmed as Docker's debian:*-slim images are, tarred and `berth import`ed
+#      (berth_debian_base_tar in scripts/lib.sh);
 #   2. the engine (`berth daemon`) on temp roots;
 #   3. `berth build` of this directory's Dockerfile: gcc installed with apt-get in the
 #      `build` stage (through the engine's bridge and NAT), hello.c compiled statically,
@@ -46,15 +47,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-mirror=$(berth_debian_mirror "$suite")
-berth_say "1. a Debian $suite base: debootstrap --variant=minbase from $mirror"
+berth_say "1. a slim Debian $suite base image: debootstrap, then berth import"
 start=$SECONDS
-if ! debootstrap --variant=minbase "$suite" "$work/rootfs" "$mirror" >"$work/debootstrap.log" 2>&1; then
-    tail -n 20 "$work/debootstrap.log" >&2
-    berth_die "debootstrap failed (whole log above the last lines: $work/debootstrap.log)"
-fi
-tar --numeric-owner -C "$work/rootfs" -cf "$work/base.tar" .
-rm -rf "$work/rootfs"
+berth_debian_base_tar "$suite" "$work/base.tar"
 "${berth[@]}" import -c 'CMD ["bash"]' "$work/base.tar" "toolchain-example/debian:$suite" >/dev/null
 rm -f "$work/base.tar"
 berth_say "   made and imported in $((SECONDS - start)) s"
