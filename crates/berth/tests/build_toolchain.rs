@@ -129,7 +129,7 @@ fn single_layer_entries(daemon: &BerthDaemon, image: &str) -> Vec<(String, u32, 
     entries
 }
 
-/// A tar's regular members with their bytes.
+/// A tar's members (paths and contents).
 fn read_members(tar_bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
     let mut archive = tar::Archive::new(tar_bytes);
     let mut members = Vec::new();
