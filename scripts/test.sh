@@ -12,9 +12,10 @@ berth_require_root
 # busybox-static: bundles and images; runc: reference runtime; docker.io: the end-to-end test
 # (dockerd + containerd); libseccomp-dev + pkg-config: the seccomp crate links libseccomp;
 # iptables: dockerd's start-up checks; time + jq: benches and scripts; skopeo, docker-registry,
-# openssl: registry and distribution tests against real clients and servers; iproute2: `ip`.
+# openssl: registry and distribution tests against real clients and servers; iproute2: `ip`;
+# debootstrap: the toolchain build test makes a Debian base image with it.
 berth_ensure_packages busybox-static runc docker.io tini libseccomp-dev pkg-config iptables \
-    nftables time jq skopeo docker-registry openssl iproute2 curl
+    nftables time jq skopeo docker-registry openssl iproute2 curl debootstrap
 # The engine's Python SDK suite: the docker SDK for the python3 on PATH.
 if ! python3 -c 'import docker' >/dev/null 2>&1; then
     berth_say "installing the docker SDK for Python (pip install docker)"
