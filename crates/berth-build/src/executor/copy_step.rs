@@ -27,6 +27,8 @@ pub(crate) struct PreparedCopy {
     pub root: SourceRoot,
     pub sources: Vec<Source>,
     pub downloads: Vec<Download>,
+    /// The digest of the local sources (part of `digest`).
+    pub files_digest: Digest,
     pub digest: Digest,
     /// Keeps a `--from` view mounted until the copy is done.
     pub _view: Option<Mounted>,
@@ -94,6 +96,8 @@ impl BuildContext<'_> {
                     SourceRoot {
                         root: view.root.clone(),
                         ignore: None,
+                        digests: None,
+                        live: false,
                     },
                     Some(view),
                 )
@@ -139,6 +143,7 @@ impl BuildContext<'_> {
             root,
             sources,
             downloads,
+            files_digest,
             digest: h.finish(),
             _view: view,
         })
@@ -199,9 +204,11 @@ impl BuildContext<'_> {
             root,
             sources,
             downloads,
+            files_digest,
             _view,
             ..
         } = prepared;
+        let snapshots_dir = self.step_dir("add");
         let result = tokio::task::spawn_blocking(move || -> Result<(), BuildError> {
             let owner = match &copy.chown {
                 Some(spec) => copy::resolve_chown(&rootfs, spec)?,
@@ -217,19 +224,47 @@ impl BuildContext<'_> {
             let options = CopyOptions { owner, chmod };
             let existing_dir = copy::resolve_in_root(&rootfs, &dest).is_dir();
             let dest_is_dir = dest_is_dir_syntax || existing_dir;
+            // A live context may change under the build: what is copied is hashed again
+            // as it is copied, and must be what the cache key was made of.
+            let mut check = root.live.then(copy::Fingerprint::default);
             for source in &sources {
                 if is_add && source.abs.is_file() {
                     let into = dest.trim_end_matches('/');
+                    // From a live context, the file is read once, into a private copy that
+                    // the check sees; that copy is what is extracted or copied.
+                    let snapshot = match check.as_mut() {
+                        Some(check) => Some(copy::snapshot_file(source, &snapshots_dir, check)?),
+                        None => None,
+                    };
+                    let local = snapshot.as_ref().unwrap_or(source);
                     if copy::extract_if_archive(
-                        &source.abs,
+                        &local.abs,
                         &rootfs,
                         if into.is_empty() { "/" } else { into },
                         owner,
                     )? {
                         continue;
                     }
+                    if let Some(snapshot) = &snapshot {
+                        copy::copy_source(&root, snapshot, &rootfs, &dest, dest_is_dir, options, None)?;
+                        continue;
+                    }
                 }
-                copy::copy_source(&root, source, &rootfs, &dest, dest_is_dir, options)?;
+                copy::copy_source(
+                    &root,
+                    source,
+                    &rootfs,
+                    &dest,
+                    dest_is_dir,
+                    options,
+                    check.as_mut(),
+                )?;
+            }
+            let _ = std::fs::remove_dir_all(&snapshots_dir);
+            if check.is_some_and(|check| check.finish() != files_digest) {
+                return Err(BuildError::Source(format!(
+                    "{keyword} failed: the build context changed while it was read; build again"
+                )));
             }
             let file_dest = |name: &str| {
                 if dest_is_dir {
