@@ -63,6 +63,15 @@ async fn remembered_digests_miss_on_a_changed_file() {
     let third = third.unwrap();
     assert_eq!(cache_hits(&events), 0, "{events:?}");
     assert_eq!(env.run_in(&third.image_id, "cat /out"), "zzzzb1");
+    // The unchanged file may be shared with the first result: that one is intact.
+    assert_eq!(
+        env.run_in(&first.image_id, "cat /src/a.txt /src/b.txt"),
+        "aaaab1"
+    );
+    assert_eq!(
+        env.run_in(&third.image_id, "cat /src/a.txt /src/b.txt"),
+        "zzzzb1"
+    );
 
     // A new size and mtime, written just now (not remembered yet).
     env.write("src/b.txt", "b2-longer");

@@ -312,9 +312,22 @@ fn chown(path: &Path, (uid, gid): (u32, u32)) -> Result<(), BuildError> {
     std::os::unix::fs::lchown(path, Some(uid), Some(gid)).map_err(|e| io_err("chown", path, e))
 }
 
+/// The step's upper directory, and the root of the previous result of the same step (its
+/// snapshot), for a directory copied to a path that does not exist yet: nothing of the
+/// image lies below it, so its entries are written straight into the upper directory (the
+/// overlay would only pass them through), and a file equal in every respect (bytes, mode,
+/// owner, mtime) to the previous result's is hard-linked from that immutable snapshot
+/// instead of written again: no new inode, no data written.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FreshTree<'a> {
+    pub upper: &'a Path,
+    pub previous: Option<&'a Path>,
+}
+
 /// Copies one source (a file, a symlink, or a directory's contents) to `dest` (a path in
 /// the image; `dest_is_dir` as Docker decides it). With `check`, every entry copied is fed
 /// to it as [`digest`] feeds its fingerprint, from the bytes actually copied.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn copy_source(
     src_root: &SourceRoot,
     source: &Source,
@@ -323,6 +336,7 @@ pub(crate) fn copy_source(
     dest_is_dir: bool,
     options: CopyOptions,
     mut check: Option<&mut Fingerprint>,
+    fresh: Option<FreshTree<'_>>,
 ) -> Result<(), BuildError> {
     let entries = src_root.walk(source)?;
     let top_is_dir = entries.first().is_some_and(|(_, m)| m.is_dir());
@@ -340,6 +354,12 @@ pub(crate) fn copy_source(
     if let Some(check) = check.as_deref_mut() {
         check.source(&source.rel);
     }
+    let fresh = fresh.filter(|_| {
+        top_is_dir && resolve_in_root(rootfs, &target).symlink_metadata().is_err()
+    });
+    // Set once the top directory is made (through the overlay): where its entries go in
+    // the upper directory, and where they were in the previous result.
+    let mut direct: Option<(PathBuf, Option<PathBuf>)> = None;
     for (rel, meta) in entries {
         let image_path = if rel.is_empty() {
             target.clone()
@@ -351,17 +371,35 @@ pub(crate) fn copy_source(
         } else {
             source.abs.join(&rel)
         };
-        let to = resolve_in_root(rootfs, &image_path);
         if rel.is_empty() && meta.is_dir() {
+            let to = resolve_in_root(rootfs, &image_path);
             // A directory source copies its contents: the destination directory is
             // made (0755, owned like the files) when missing and left alone otherwise.
             if !to.is_dir() {
                 mkdir_all(rootfs, &image_path, options.owner)?;
             }
+            if let (Some(fresh), Ok(inside)) = (fresh, to.strip_prefix(rootfs)) {
+                let upper = fresh.upper.join(inside);
+                if upper.is_dir() {
+                    direct = Some((upper, fresh.previous.map(|p| p.join(inside))));
+                }
+            }
             if let Some(check) = check.as_deref_mut() {
                 check.entry(&rel, &meta, &Content::None);
             }
             continue;
+        }
+        let (to, previous) = match &direct {
+            Some((upper, previous)) => (upper.join(&rel), previous.as_ref().map(|p| p.join(&rel))),
+            None => (resolve_in_root(rootfs, &image_path), None),
+        };
+        if let Some(previous) = previous {
+            if let Some(digest) = link_if_equal(&from, &previous, &to, &meta, options)? {
+                if let Some(check) = check.as_deref_mut() {
+                    check.entry(&rel, &meta, &Content::File(digest));
+                }
+                continue;
+            }
         }
         let content = copy_entry(&from, &to, &meta, options, check.is_some())?;
         if let Some(check) = check.as_deref_mut() {
@@ -369,6 +407,59 @@ pub(crate) fn copy_source(
         }
     }
     Ok(())
+}
+
+/// Hard-links `previous` (a file of an immutable snapshot) at `to` when it is what copying
+/// the regular file `from` (metadata `meta`) would make: same bytes, mode, owner and
+/// mtime. Answers the digest of the bytes of `from` when it linked. The linked inode is
+/// shared: nothing may change it afterwards (COPY does not; later steps copy up).
+fn link_if_equal(
+    from: &Path,
+    previous: &Path,
+    to: &Path,
+    meta: &fs::Metadata,
+    options: CopyOptions,
+) -> Result<Option<Digest>, BuildError> {
+    if !meta.is_file() {
+        return Ok(None);
+    }
+    let Ok(old) = fs::symlink_metadata(previous) else {
+        return Ok(None);
+    };
+    let mode = options.chmod.unwrap_or(meta.mode() & 0o7777);
+    let same_attributes = old.is_file()
+        && old.size() == meta.size()
+        && old.mode() & 0o7777 == mode
+        && (old.uid(), old.gid()) == options.owner
+        && (old.mtime(), old.mtime_nsec()) == (meta.mtime(), meta.mtime_nsec());
+    if !same_attributes {
+        return Ok(None);
+    }
+    let mut a = fs::File::open(from).map_err(|e| io_err("open", from, e))?;
+    let Ok(mut b) = fs::File::open(previous) else {
+        return Ok(None);
+    };
+    let mut hasher = Hasher::new();
+    let (mut x, mut y) = (vec![0u8; 64 * 1024], vec![0u8; 64 * 1024]);
+    loop {
+        let n = a.read(&mut x).map_err(|e| io_err("read", from, e))?;
+        if n == 0 {
+            // Equal so far: the previous file must end here too.
+            if b.read(&mut y[..1]).map_err(|e| io_err("read", previous, e))? != 0 {
+                return Ok(None);
+            }
+            break;
+        }
+        if b.read_exact(&mut y[..n]).is_err() || x[..n] != y[..n] {
+            return Ok(None);
+        }
+        hasher.update(&x[..n]);
+    }
+    match fs::hard_link(previous, to) {
+        Ok(()) => Ok(Some(hasher.finish())),
+        // The previous snapshot went meanwhile (removed): copy instead.
+        Err(_) => Ok(None),
+    }
 }
 
 /// Copies one entry; answers what it copied (a file's digest only when `hash`).

@@ -209,6 +209,9 @@ impl BuildContext<'_> {
             ..
         } = prepared;
         let snapshots_dir = self.step_dir("add");
+        let upper = mounted.upper.clone();
+        let previous_key = previous_key(&state.cache_id, &located.instruction);
+        let previous = self.previous_result(&previous_key);
         let result = tokio::task::spawn_blocking(move || -> Result<(), BuildError> {
             let owner = match &copy.chown {
                 Some(spec) => copy::resolve_chown(&rootfs, spec)?,
@@ -246,7 +249,16 @@ impl BuildContext<'_> {
                         continue;
                     }
                     if let Some(snapshot) = &snapshot {
-                        copy::copy_source(&root, snapshot, &rootfs, &dest, dest_is_dir, options, None)?;
+                        copy::copy_source(
+                            &root,
+                            snapshot,
+                            &rootfs,
+                            &dest,
+                            dest_is_dir,
+                            options,
+                            None,
+                            None,
+                        )?;
                         continue;
                     }
                 }
@@ -258,6 +270,10 @@ impl BuildContext<'_> {
                     dest_is_dir,
                     options,
                     check.as_mut(),
+                    upper.as_deref().map(|upper| copy::FreshTree {
+                        upper,
+                        previous: previous.as_deref(),
+                    }),
                 )?;
             }
             let _ = std::fs::remove_dir_all(&snapshots_dir);
@@ -309,6 +325,11 @@ impl BuildContext<'_> {
         })
         .await
         .map_err(|e| BuildError::Other(e.to_string()))??;
+        let mut stack = state.layers.clone();
+        stack.push(layer.clone());
+        if let Some(chain) = super::layer::chain_ids(&stack).last() {
+            self.remember_result(&previous_key, chain);
+        }
         Ok(StepRecord {
             layer: Some(layer),
             history: History {
@@ -318,6 +339,42 @@ impl BuildContext<'_> {
             },
             config: state.config.clone(),
         })
+    }
+}
+
+/// What names "the same COPY step" across builds whose sources differ: the parent's cache
+/// id and the instruction.
+fn previous_key(parent: &Digest, instruction: &Instruction) -> Digest {
+    let text = serde_json::to_string(instruction).unwrap_or_default();
+    super::cache::Cache::key(parent, &["the previous result of", &text])
+}
+
+impl BuildContext<'_> {
+    fn results_dir(&self) -> std::path::PathBuf {
+        self.builder
+            .data_root
+            .join("build-cache")
+            .join("previous-results")
+    }
+
+    /// The root of the snapshot the step named `key` made last, if it is still there.
+    fn previous_result(&self, key: &Digest) -> Option<std::path::PathBuf> {
+        let text = std::fs::read_to_string(self.results_dir().join(key.hex())).ok()?;
+        let chain: Digest = text.trim().parse().ok()?;
+        self.builder.snapshots.lower_dirs(&[chain]).ok()?.pop()
+    }
+
+    /// Notes `chain` as the step's last result (atomically; a failure only costs a later
+    /// copy its links).
+    fn remember_result(&self, key: &Digest, chain: &Digest) {
+        let dir = self.results_dir();
+        let tmp = dir.join(format!(".{}.{}", key.hex(), super::layer::rand_suffix()));
+        let written = std::fs::create_dir_all(&dir)
+            .and_then(|()| std::fs::write(&tmp, chain.to_string()))
+            .and_then(|()| std::fs::rename(&tmp, dir.join(key.hex())));
+        if written.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
     }
 }
 

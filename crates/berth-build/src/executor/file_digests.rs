@@ -129,9 +129,10 @@ pub(crate) fn read_digest(path: &Path) -> Result<(Digest, Metadata), BuildError>
 mod tests {
     use super::*;
 
-    fn age(path: &Path, secs: u64) {
-        let old = filetime::FileTime::from_system_time(SystemTime::now() - Duration::from_secs(secs));
-        filetime::set_file_mtime(path, old).unwrap();
+    /// Puts the file's mtime at a fixed time long past.
+    fn age(path: &Path) {
+        filetime::set_file_mtime(path, filetime::FileTime::from_unix_time(1_600_000_000, 0))
+            .unwrap();
     }
 
     #[test]
@@ -161,7 +162,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f");
         std::fs::write(&path, "aaaa").unwrap();
-        age(&path, 60);
+        age(&path);
         let before = std::fs::symlink_metadata(&path).unwrap();
         let cache = FileDigests::new();
         cache.lock().insert(
@@ -171,9 +172,12 @@ mod tests {
         // Same size, same mtime put back: only the ctime tells.
         std::thread::sleep(Duration::from_millis(20));
         std::fs::write(&path, "bbbb").unwrap();
-        age(&path, 60);
+        age(&path);
         let after = std::fs::symlink_metadata(&path).unwrap();
-        assert_eq!((after.size(), after.mtime()), (before.size(), before.mtime()));
+        assert_eq!(
+            (after.size(), after.mtime(), after.mtime_nsec()),
+            (before.size(), before.mtime(), before.mtime_nsec())
+        );
         assert_eq!(cache.digest(&path, &after).unwrap(), Digest::sha256_of(b"bbbb"));
     }
 
