@@ -113,7 +113,11 @@ fn snapshot(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
     while let Some(next) = todo.pop() {
         for entry in std::fs::read_dir(&next).unwrap() {
             let path = entry.unwrap().path();
-            let rel = path.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+            let rel = path
+                .strip_prefix(dir)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
             if path.is_dir() {
                 out.push((rel, Vec::new()));
                 todo.push(path);

@@ -19,7 +19,6 @@ pub mod types;
 pub use client::{
     AttachOptions, BuildOptions, ByteStream, CreateOptions, DockerClient, Error, EventsOptions,
     Filters, Hijacked, HijackedReader, HijackedWriter, InPlaceContext, JsonStream,
-    ListContainersOptions,
-    LogsOptions, ObjectKind, OutputStream, PathStat, PullOptions, RemoveContainerOptions,
-    StopOptions,
+    ListContainersOptions, LogsOptions, ObjectKind, OutputStream, PathStat, PullOptions,
+    RemoveContainerOptions, StopOptions,
 };

@@ -67,7 +67,11 @@ fn in_place_contexts_honour_dockerignore_and_are_checked() {
     let (status, body) = d.http("POST", &query(&ctx, "1:2", "inplace:3"), b"");
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("x-berth-context-dir"), "{body}");
-    let (status, body) = d.http("POST", &query(std::path::Path::new("rel/ctx"), &id, "x"), b"");
+    let (status, body) = d.http(
+        "POST",
+        &query(std::path::Path::new("rel/ctx"), &id, "x"),
+        b"",
+    );
     assert_eq!(status, 400, "{body}");
 
     // A RUN --mount=type=bind of the context gets a private copy: the step sees no
@@ -82,7 +86,10 @@ fn in_place_contexts_honour_dockerignore_and_are_checked() {
     let listing = d.ok(&["run", "--rm", "inplace:4", "cat", "/listing"]);
     assert!(listing.contains("kept.txt"), "{listing}");
     assert!(!listing.contains("skipped.log"), "{listing}");
-    assert!(!ctx.join("written").exists(), "the step wrote into the context");
+    assert!(
+        !ctx.join("written").exists(),
+        "the step wrote into the context"
+    );
 
     let work = d.dir.path().join("d/build-work");
     assert!(

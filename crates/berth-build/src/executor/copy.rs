@@ -354,9 +354,8 @@ pub(crate) fn copy_source(
     if let Some(check) = check.as_deref_mut() {
         check.source(&source.rel);
     }
-    let fresh = fresh.filter(|_| {
-        top_is_dir && resolve_in_root(rootfs, &target).symlink_metadata().is_err()
-    });
+    let fresh = fresh
+        .filter(|_| top_is_dir && resolve_in_root(rootfs, &target).symlink_metadata().is_err());
     // Set once the top directory is made (through the overlay): where its entries go in
     // the upper directory, and where they were in the previous result.
     let mut direct: Option<(PathBuf, Option<PathBuf>)> = None;
@@ -445,7 +444,10 @@ fn link_if_equal(
         let n = a.read(&mut x).map_err(|e| io_err("read", from, e))?;
         if n == 0 {
             // Equal so far: the previous file must end here too.
-            if b.read(&mut y[..1]).map_err(|e| io_err("read", previous, e))? != 0 {
+            if b.read(&mut y[..1])
+                .map_err(|e| io_err("read", previous, e))?
+                != 0
+            {
                 return Ok(None);
             }
             break;

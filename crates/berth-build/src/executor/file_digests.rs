@@ -52,9 +52,8 @@ impl Stamp {
         };
         let limit = now.saturating_sub(SETTLE);
         let before = |(secs, nanos): (i64, i64)| {
-            u64::try_from(secs).is_ok_and(|s| {
-                Duration::new(s, u32::try_from(nanos).unwrap_or(0)) < limit
-            })
+            u64::try_from(secs)
+                .is_ok_and(|s| Duration::new(s, u32::try_from(nanos).unwrap_or(0)) < limit)
         };
         before(self.mtime) && before(self.ctime)
     }
@@ -143,13 +142,17 @@ mod tests {
         let cache = FileDigests::new();
         // Just written: its ctime is now, so it is hashed every time.
         let meta = std::fs::symlink_metadata(&path).unwrap();
-        assert_eq!(cache.digest(&path, &meta).unwrap(), Digest::sha256_of(b"one"));
+        assert_eq!(
+            cache.digest(&path, &meta).unwrap(),
+            Digest::sha256_of(b"one")
+        );
         assert!(cache.lock().is_empty());
         // Settled (ctime cannot be set back: the entry is made by hand, as if long ago).
         let stamp = Stamp::of(&meta);
-        cache
-            .lock()
-            .insert((meta.dev(), meta.ino()), (stamp, Digest::sha256_of(b"remembered")));
+        cache.lock().insert(
+            (meta.dev(), meta.ino()),
+            (stamp, Digest::sha256_of(b"remembered")),
+        );
         assert_eq!(
             cache.digest(&path, &meta).unwrap(),
             Digest::sha256_of(b"remembered"),
@@ -178,7 +181,10 @@ mod tests {
             (after.size(), after.mtime(), after.mtime_nsec()),
             (before.size(), before.mtime(), before.mtime_nsec())
         );
-        assert_eq!(cache.digest(&path, &after).unwrap(), Digest::sha256_of(b"bbbb"));
+        assert_eq!(
+            cache.digest(&path, &after).unwrap(),
+            Digest::sha256_of(b"bbbb")
+        );
     }
 
     #[test]
@@ -196,6 +202,9 @@ mod tests {
             ctime: (secs(now), 0),
             ..stamp(now - Duration::from_secs(10))
         };
-        assert!(!mixed.settled(now), "a recent ctime alone keeps it unsettled");
+        assert!(
+            !mixed.settled(now),
+            "a recent ctime alone keeps it unsettled"
+        );
     }
 }

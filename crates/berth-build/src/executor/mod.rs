@@ -244,9 +244,7 @@ impl Builder {
             context: copy::SourceRoot {
                 root: request.context.clone(),
                 ignore,
-                digests: request
-                    .live_context
-                    .then(|| self.file_digests.clone()),
+                digests: request.live_context.then(|| self.file_digests.clone()),
                 live: request.live_context,
             },
             work: work.clone(),

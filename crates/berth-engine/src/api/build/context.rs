@@ -91,7 +91,9 @@ pub fn in_place(data_root: &Path, dir: &Path, id: &str) -> Result<WorkDir> {
         return Err(refuse("not a directory"));
     }
     if format!("{}:{}", meta.dev(), meta.ino()) != id {
-        return Err(refuse("not the client's directory (another mount namespace?)"));
+        return Err(refuse(
+            "not the client's directory (another mount namespace?)",
+        ));
     }
     let root = work_root(data_root).join(hex::encode(rand::random::<[u8; 16]>()));
     std::fs::create_dir_all(&root).map_err(|e| EngineError::io("create", &root, e))?;
@@ -163,8 +165,7 @@ fn copy_filtered(from: &Path, to: &Path) -> Result<()> {
                 std::os::unix::fs::symlink(link, &target)
                     .map_err(|e| EngineError::io("create", &target, e))?;
             } else if kind.is_file() {
-                std::fs::copy(&source, &target)
-                    .map_err(|e| EngineError::io("copy", &source, e))?;
+                std::fs::copy(&source, &target).map_err(|e| EngineError::io("copy", &source, e))?;
                 set_mtime(&target, &meta)?;
             }
             // Sockets, fifos and devices are not part of a context.

@@ -208,7 +208,8 @@ mod tests {
             r#"{"SOURCE_DATE_EPOCH":"1700000000"}"#,
         )]))
         .unwrap();
-        let request = parsed.into_request(Path::new("/ctx"), "Dockerfile".into(), String::new());
+        let request =
+            parsed.into_request(Path::new("/ctx"), false, "Dockerfile".into(), String::new());
         assert_eq!(request.source_date_epoch, Some(1_700_000_000));
     }
 }
