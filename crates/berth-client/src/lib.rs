@@ -18,7 +18,7 @@ pub mod types;
 
 pub use client::{
     AttachOptions, BuildOptions, ByteStream, CreateOptions, DockerClient, Error, EventsOptions,
-    Filters, Hijacked, HijackedReader, HijackedWriter, JsonStream, ListContainersOptions,
-    LogsOptions, ObjectKind, OutputStream, PathStat, PullOptions, RemoveContainerOptions,
-    StopOptions,
+    Filters, Hijacked, HijackedReader, HijackedWriter, InPlaceContext, JsonStream,
+    ListContainersOptions, LogsOptions, ObjectKind, OutputStream, PathStat, PullOptions,
+    RemoveContainerOptions, StopOptions,
 };

@@ -30,6 +30,8 @@ pub struct Engine {
     /// Exec sessions.
     pub execs: Execs,
     init_binary: Option<PathBuf>,
+    /// Digests of the files of contexts read in place, kept between builds.
+    build_file_digests: Arc<berth_build::executor::FileDigests>,
 }
 
 impl Engine {
@@ -62,6 +64,7 @@ impl Engine {
             volumes,
             events: Events::new(),
             init_binary,
+            build_file_digests: Default::default(),
             config,
         }))
     }
@@ -99,6 +102,11 @@ impl Engine {
     /// The runtime's state root (for kill, pause, stats: calls that do not fork).
     pub fn runtime(&self) -> &StateRoot {
         &self.runtime
+    }
+
+    /// The builder's remembered file digests (contexts read in place).
+    pub fn build_file_digests(&self) -> &Arc<berth_build::executor::FileDigests> {
+        &self.build_file_digests
     }
 
     /// The static init for `--init`, if the host has one.

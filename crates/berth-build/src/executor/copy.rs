@@ -4,12 +4,14 @@
 //! local tar archives are extracted.
 
 use std::fs;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 
 use berth_image::digest::{Digest, Hasher};
 
+use super::file_digests::{self, FileDigests};
 use super::pattern;
 use super::BuildError;
 use crate::dockerignore::DockerIgnore;
@@ -19,6 +21,13 @@ use crate::dockerignore::DockerIgnore;
 pub(crate) struct SourceRoot {
     pub root: PathBuf,
     pub ignore: Option<DockerIgnore>,
+    /// Remembered file digests, for a root whose files outlive the build (a context read
+    /// in place); None: every file is read.
+    pub digests: Option<Arc<FileDigests>>,
+    /// The root is the client's own directory, which may change while the build reads
+    /// it: a copy hashes what it copies and fails if that is not what the cache key was
+    /// made of.
+    pub live: bool,
 }
 
 /// One source found: its path under the root, `/`-separated, without leading `/`.
@@ -174,36 +183,69 @@ impl SourceRoot {
 /// target). Mtimes and owners are left out: COPY resets owners, and Docker's cache does
 /// not look at mtimes.
 pub(crate) fn digest(root: &SourceRoot, sources: &[Source]) -> Result<Digest, BuildError> {
-    let mut h = Hasher::new();
+    let mut fingerprint = Fingerprint::default();
     for source in sources {
-        h.update(format!("source {}\n", source.rel).as_bytes());
+        fingerprint.source(&source.rel);
         for (rel, meta) in root.walk(source)? {
             let path = if rel.is_empty() {
                 source.abs.clone()
             } else {
                 source.abs.join(&rel)
             };
-            h.update(format!("{rel}\0{:o}\0", meta.mode()).as_bytes());
-            if meta.is_file() {
-                let mut file = fs::File::open(&path).map_err(|e| io_err("open", &path, e))?;
-                let mut content = Hasher::new();
-                let mut buf = vec![0u8; 256 * 1024];
-                loop {
-                    let n = file.read(&mut buf).map_err(|e| io_err("read", &path, e))?;
-                    if n == 0 {
-                        break;
-                    }
-                    content.update(&buf[..n]);
-                }
-                h.update(content.finish().to_string().as_bytes());
+            let content = if meta.is_file() {
+                let digest = match &root.digests {
+                    Some(cache) => cache.digest(&path, &meta)?,
+                    None => file_digests::read_digest(&path)?.0,
+                };
+                Content::File(digest)
             } else if meta.file_type().is_symlink() {
-                let target = fs::read_link(&path).map_err(|e| io_err("readlink", &path, e))?;
-                h.update(target.to_string_lossy().as_bytes());
-            }
-            h.update(b"\n");
+                Content::Link(fs::read_link(&path).map_err(|e| io_err("readlink", &path, e))?)
+            } else {
+                Content::None
+            };
+            fingerprint.entry(&rel, &meta, &content);
         }
     }
-    Ok(h.finish())
+    Ok(fingerprint.finish())
+}
+
+/// What an entry of a [`Fingerprint`] holds besides its name and mode.
+pub(crate) enum Content {
+    /// A regular file's sha256.
+    File(Digest),
+    /// A symlink's target.
+    Link(PathBuf),
+    /// A directory or a special file.
+    None,
+}
+
+/// The digest of a set of sources, fed entry by entry in walk order: [`digest`] makes it
+/// from the files as they are, a copy from a live context makes it again from what it
+/// copied.
+#[derive(Default)]
+pub(crate) struct Fingerprint {
+    hasher: Hasher,
+}
+
+impl Fingerprint {
+    pub fn source(&mut self, rel: &str) {
+        self.hasher.update(format!("source {rel}\n").as_bytes());
+    }
+
+    pub fn entry(&mut self, rel: &str, meta: &fs::Metadata, content: &Content) {
+        self.hasher
+            .update(format!("{rel}\0{:o}\0", meta.mode()).as_bytes());
+        match content {
+            Content::File(digest) => self.hasher.update(digest.to_string().as_bytes()),
+            Content::Link(target) => self.hasher.update(target.to_string_lossy().as_bytes()),
+            Content::None => {}
+        }
+        self.hasher.update(b"\n");
+    }
+
+    pub fn finish(self) -> Digest {
+        self.hasher.finish()
+    }
 }
 
 /// Resolves `path` (absolute, in the image) under `root`, following symlinks of existing
@@ -279,8 +321,22 @@ fn chown(path: &Path, (uid, gid): (u32, u32)) -> Result<(), BuildError> {
     std::os::unix::fs::lchown(path, Some(uid), Some(gid)).map_err(|e| io_err("chown", path, e))
 }
 
+/// The step's upper directory, and the root of the previous result of the same step (its
+/// snapshot), for a directory copied to a path that does not exist yet: nothing of the
+/// image lies below it, so its entries are written straight into the upper directory (the
+/// overlay would only pass them through), and a file equal in every respect (bytes, mode,
+/// owner, mtime) to the previous result's is hard-linked from that immutable snapshot
+/// instead of written again: no new inode, no data written.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FreshTree<'a> {
+    pub upper: &'a Path,
+    pub previous: Option<&'a Path>,
+}
+
 /// Copies one source (a file, a symlink, or a directory's contents) to `dest` (a path in
-/// the image; `dest_is_dir` as Docker decides it).
+/// the image; `dest_is_dir` as Docker decides it). With `check`, every entry copied is fed
+/// to it as [`digest`] feeds its fingerprint, from the bytes actually copied.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn copy_source(
     src_root: &SourceRoot,
     source: &Source,
@@ -288,6 +344,8 @@ pub(crate) fn copy_source(
     dest: &str,
     dest_is_dir: bool,
     options: CopyOptions,
+    mut check: Option<&mut Fingerprint>,
+    fresh: Option<FreshTree<'_>>,
 ) -> Result<(), BuildError> {
     let entries = src_root.walk(source)?;
     let top_is_dir = entries.first().is_some_and(|(_, m)| m.is_dir());
@@ -302,6 +360,14 @@ pub(crate) fn copy_source(
         None => String::new(),
     };
     mkdir_all(rootfs, &parent, options.owner)?;
+    if let Some(check) = check.as_deref_mut() {
+        check.source(&source.rel);
+    }
+    let fresh = fresh
+        .filter(|_| top_is_dir && resolve_in_root(rootfs, &target).symlink_metadata().is_err());
+    // Set once the top directory is made (through the overlay): where its entries go in
+    // the upper directory, and where they were in the previous result.
+    let mut direct: Option<(PathBuf, Option<PathBuf>)> = None;
     for (rel, meta) in entries {
         let image_path = if rel.is_empty() {
             target.clone()
@@ -313,27 +379,110 @@ pub(crate) fn copy_source(
         } else {
             source.abs.join(&rel)
         };
-        let to = resolve_in_root(rootfs, &image_path);
         if rel.is_empty() && meta.is_dir() {
+            let to = resolve_in_root(rootfs, &image_path);
             // A directory source copies its contents: the destination directory is
             // made (0755, owned like the files) when missing and left alone otherwise.
             if !to.is_dir() {
                 mkdir_all(rootfs, &image_path, options.owner)?;
             }
+            if let (Some(fresh), Ok(inside)) = (fresh, to.strip_prefix(rootfs)) {
+                let upper = fresh.upper.join(inside);
+                if upper.is_dir() {
+                    direct = Some((upper, fresh.previous.map(|p| p.join(inside))));
+                }
+            }
+            if let Some(check) = check.as_deref_mut() {
+                check.entry(&rel, &meta, &Content::None);
+            }
             continue;
         }
-        copy_entry(&from, &to, &meta, options)?;
+        let (to, previous) = match &direct {
+            Some((upper, previous)) => (upper.join(&rel), previous.as_ref().map(|p| p.join(&rel))),
+            None => (resolve_in_root(rootfs, &image_path), None),
+        };
+        if let Some(previous) = previous {
+            if let Some(digest) = link_if_equal(&from, &previous, &to, &meta, options)? {
+                if let Some(check) = check.as_deref_mut() {
+                    check.entry(&rel, &meta, &Content::File(digest));
+                }
+                continue;
+            }
+        }
+        let content = copy_entry(&from, &to, &meta, options, check.is_some())?;
+        if let Some(check) = check.as_deref_mut() {
+            check.entry(&rel, &meta, &content);
+        }
     }
     Ok(())
 }
 
+/// Hard-links `previous` (a file of an immutable snapshot) at `to` when it is what copying
+/// the regular file `from` (metadata `meta`) would make: same bytes, mode, owner and
+/// mtime. Answers the digest of the bytes of `from` when it linked. The linked inode is
+/// shared: nothing may change it afterwards (COPY does not; later steps copy up).
+fn link_if_equal(
+    from: &Path,
+    previous: &Path,
+    to: &Path,
+    meta: &fs::Metadata,
+    options: CopyOptions,
+) -> Result<Option<Digest>, BuildError> {
+    if !meta.is_file() {
+        return Ok(None);
+    }
+    let Ok(old) = fs::symlink_metadata(previous) else {
+        return Ok(None);
+    };
+    let mode = options.chmod.unwrap_or(meta.mode() & 0o7777);
+    let same_attributes = old.is_file()
+        && old.size() == meta.size()
+        && old.mode() & 0o7777 == mode
+        && (old.uid(), old.gid()) == options.owner
+        && (old.mtime(), old.mtime_nsec()) == (meta.mtime(), meta.mtime_nsec());
+    if !same_attributes {
+        return Ok(None);
+    }
+    let mut a = fs::File::open(from).map_err(|e| io_err("open", from, e))?;
+    let Ok(mut b) = fs::File::open(previous) else {
+        return Ok(None);
+    };
+    let mut hasher = Hasher::new();
+    let (mut x, mut y) = (vec![0u8; 64 * 1024], vec![0u8; 64 * 1024]);
+    loop {
+        let n = a.read(&mut x).map_err(|e| io_err("read", from, e))?;
+        if n == 0 {
+            // Equal so far: the previous file must end here too.
+            if b.read(&mut y[..1])
+                .map_err(|e| io_err("read", previous, e))?
+                != 0
+            {
+                return Ok(None);
+            }
+            break;
+        }
+        if b.read_exact(&mut y[..n]).is_err() || x[..n] != y[..n] {
+            return Ok(None);
+        }
+        hasher.update(&x[..n]);
+    }
+    match fs::hard_link(previous, to) {
+        Ok(()) => Ok(Some(hasher.finish())),
+        // The previous snapshot went meanwhile (removed): copy instead.
+        Err(_) => Ok(None),
+    }
+}
+
+/// Copies one entry; answers what it copied (a file's digest only when `hash`).
 fn copy_entry(
     from: &Path,
     to: &Path,
     meta: &fs::Metadata,
     options: CopyOptions,
-) -> Result<(), BuildError> {
+    hash: bool,
+) -> Result<Content, BuildError> {
     let kind = meta.file_type();
+    let mut content = Content::None;
     if kind.is_dir() {
         if !to.is_dir() {
             if to.symlink_metadata().is_ok() {
@@ -354,13 +503,18 @@ fn copy_entry(
         if kind.is_symlink() {
             let target = fs::read_link(from).map_err(|e| io_err("readlink", from, e))?;
             std::os::unix::fs::symlink(&target, to).map_err(|e| io_err("symlink", to, e))?;
+            content = Content::Link(target);
         } else if kind.is_file() {
-            fs::copy(from, to)
-                .map_err(|e| io_err(&format!("copy {} to", from.display()), to, e))?;
+            if hash {
+                content = Content::File(copy_hashing(from, to)?);
+            } else {
+                fs::copy(from, to)
+                    .map_err(|e| io_err(&format!("copy {} to", from.display()), to, e))?;
+            }
         } else {
             // Devices, fifos and sockets: Docker copies them too, but a build context
             // hardly has any; skipping beats failing.
-            return Ok(());
+            return Ok(content);
         }
     }
     chown(to, options.owner)?;
@@ -371,7 +525,57 @@ fn copy_entry(
         let mtime = filetime::FileTime::from_last_modification_time(meta);
         filetime::set_file_mtime(to, mtime).map_err(|e| io_err("set the mtime of", to, e))?;
     }
-    Ok(())
+    Ok(content)
+}
+
+/// Copies a regular file through user space, hashing the bytes as they go: the digest is
+/// that of what `to` holds, whatever happens to `from` meanwhile.
+fn copy_hashing(from: &Path, to: &Path) -> Result<Digest, BuildError> {
+    let mut input = fs::File::open(from).map_err(|e| io_err("open", from, e))?;
+    let mut output = fs::File::create(to).map_err(|e| io_err("create", to, e))?;
+    let mut hasher = Hasher::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = input.read(&mut buf).map_err(|e| io_err("read", from, e))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        output
+            .write_all(&buf[..n])
+            .map_err(|e| io_err("write", to, e))?;
+    }
+    Ok(hasher.finish())
+}
+
+/// Copies the regular file `source` into `dir` (made if missing), hashing it as it goes,
+/// with its mode and mtime; feeds `check` as [`digest`] would; answers the copy as a
+/// source of the same name (a symlink is answered as it is).
+pub(crate) fn snapshot_file(
+    source: &Source,
+    dir: &Path,
+    check: &mut Fingerprint,
+) -> Result<Source, BuildError> {
+    let meta = fs::symlink_metadata(&source.abs).map_err(|e| io_err("stat", &source.abs, e))?;
+    check.source(&source.rel);
+    if meta.file_type().is_symlink() {
+        // A link is copied as a link: its target is what the digest holds.
+        let target = fs::read_link(&source.abs).map_err(|e| io_err("readlink", &source.abs, e))?;
+        check.entry("", &meta, &Content::Link(target));
+        return Ok(source.clone());
+    }
+    fs::create_dir_all(dir).map_err(|e| io_err("create", dir, e))?;
+    let to = dir.join(super::layer::rand_suffix());
+    let digest = copy_hashing(&source.abs, &to)?;
+    fs::set_permissions(&to, fs::Permissions::from_mode(meta.mode() & 0o7777))
+        .map_err(|e| io_err("chmod", &to, e))?;
+    let mtime = filetime::FileTime::from_last_modification_time(&meta);
+    filetime::set_file_mtime(&to, mtime).map_err(|e| io_err("set the mtime of", &to, e))?;
+    check.entry("", &meta, &Content::File(digest));
+    Ok(Source {
+        rel: source.rel.clone(),
+        abs: to,
+    })
 }
 
 /// Writes a file of the given content (a heredoc, a download) at `dest`.

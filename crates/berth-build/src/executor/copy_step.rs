@@ -27,6 +27,8 @@ pub(crate) struct PreparedCopy {
     pub root: SourceRoot,
     pub sources: Vec<Source>,
     pub downloads: Vec<Download>,
+    /// The digest of the local sources (part of `digest`).
+    pub files_digest: Digest,
     pub digest: Digest,
     /// Keeps a `--from` view mounted until the copy is done.
     pub _view: Option<Mounted>,
@@ -94,6 +96,8 @@ impl BuildContext<'_> {
                     SourceRoot {
                         root: view.root.clone(),
                         ignore: None,
+                        digests: None,
+                        live: false,
                     },
                     Some(view),
                 )
@@ -160,6 +164,7 @@ impl BuildContext<'_> {
             root,
             sources,
             downloads,
+            files_digest,
             digest: h.finish(),
             _view: view,
         })
@@ -228,9 +233,14 @@ impl BuildContext<'_> {
             root,
             sources,
             downloads,
+            files_digest,
             _view,
             ..
         } = prepared;
+        let snapshots_dir = self.step_dir("add");
+        let upper = mounted.upper.clone();
+        let previous_key = previous_key(&state.cache_id, &located.instruction);
+        let previous = self.previous_result(&previous_key);
         let result = tokio::task::spawn_blocking(move || -> Result<(), BuildError> {
             let owner = match &copy.chown {
                 Some(spec) => copy::resolve_chown(&rootfs, spec)?,
@@ -246,19 +256,60 @@ impl BuildContext<'_> {
             let options = CopyOptions { owner, chmod };
             let existing_dir = copy::resolve_in_root(&rootfs, &dest).is_dir();
             let dest_is_dir = dest_is_dir_syntax || existing_dir;
+            // A live context may change under the build: what is copied is hashed again
+            // as it is copied, and must be what the cache key was made of.
+            let mut check = root.live.then(copy::Fingerprint::default);
             for source in &sources {
                 if is_add && source.abs.is_file() {
                     let into = dest.trim_end_matches('/');
+                    // From a live context, the file is read once, into a private copy that
+                    // the check sees; that copy is what is extracted or copied.
+                    let snapshot = match check.as_mut() {
+                        Some(check) => Some(copy::snapshot_file(source, &snapshots_dir, check)?),
+                        None => None,
+                    };
+                    let local = snapshot.as_ref().unwrap_or(source);
                     if copy::extract_if_archive(
-                        &source.abs,
+                        &local.abs,
                         &rootfs,
                         if into.is_empty() { "/" } else { into },
                         owner,
                     )? {
                         continue;
                     }
+                    if let Some(snapshot) = &snapshot {
+                        copy::copy_source(
+                            &root,
+                            snapshot,
+                            &rootfs,
+                            &dest,
+                            dest_is_dir,
+                            options,
+                            None,
+                            None,
+                        )?;
+                        continue;
+                    }
                 }
-                copy::copy_source(&root, source, &rootfs, &dest, dest_is_dir, options)?;
+                copy::copy_source(
+                    &root,
+                    source,
+                    &rootfs,
+                    &dest,
+                    dest_is_dir,
+                    options,
+                    check.as_mut(),
+                    upper.as_deref().map(|upper| copy::FreshTree {
+                        upper,
+                        previous: previous.as_deref(),
+                    }),
+                )?;
+            }
+            let _ = std::fs::remove_dir_all(&snapshots_dir);
+            if check.is_some_and(|check| check.finish() != files_digest) {
+                return Err(BuildError::Source(format!(
+                    "{keyword} failed: the build context changed while it was read; build again"
+                )));
             }
             let file_dest = |name: &str| {
                 if dest_is_dir {
@@ -303,6 +354,11 @@ impl BuildContext<'_> {
         })
         .await
         .map_err(|e| BuildError::Other(e.to_string()))??;
+        let mut stack = state.layers.clone();
+        stack.push(layer.clone());
+        if let Some(chain) = super::layer::chain_ids(&stack).last() {
+            self.remember_result(&previous_key, chain);
+        }
         Ok(StepRecord {
             layer: Some(layer),
             history: History {
@@ -312,6 +368,42 @@ impl BuildContext<'_> {
             },
             config: state.config.clone(),
         })
+    }
+}
+
+/// What names "the same COPY step" across builds whose sources differ: the parent's cache
+/// id and the instruction.
+fn previous_key(parent: &Digest, instruction: &Instruction) -> Digest {
+    let text = serde_json::to_string(instruction).unwrap_or_default();
+    super::cache::Cache::key(parent, &["the previous result of", &text])
+}
+
+impl BuildContext<'_> {
+    fn results_dir(&self) -> std::path::PathBuf {
+        self.builder
+            .data_root
+            .join("build-cache")
+            .join("previous-results")
+    }
+
+    /// The root of the snapshot the step named `key` made last, if it is still there.
+    fn previous_result(&self, key: &Digest) -> Option<std::path::PathBuf> {
+        let text = std::fs::read_to_string(self.results_dir().join(key.hex())).ok()?;
+        let chain: Digest = text.trim().parse().ok()?;
+        self.builder.snapshots.lower_dirs(&[chain]).ok()?.pop()
+    }
+
+    /// Notes `chain` as the step's last result (atomically; a failure only costs a later
+    /// copy its links).
+    fn remember_result(&self, key: &Digest, chain: &Digest) {
+        let dir = self.results_dir();
+        let tmp = dir.join(format!(".{}.{}", key.hex(), super::layer::rand_suffix()));
+        let written = std::fs::create_dir_all(&dir)
+            .and_then(|()| std::fs::write(&tmp, chain.to_string()))
+            .and_then(|()| std::fs::rename(&tmp, dir.join(key.hex())));
+        if written.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
     }
 }
 

@@ -21,6 +21,7 @@ mod commit;
 mod config;
 mod copy;
 mod copy_step;
+mod file_digests;
 mod layer;
 mod pattern;
 mod run_step;
@@ -35,11 +36,18 @@ use std::pin::Pin;
 use thiserror::Error;
 use tokio::sync::mpsc;
 
+pub use file_digests::FileDigests;
+
 /// What to build.
 #[derive(Debug, Clone, Default)]
 pub struct BuildRequest {
-    /// The unpacked build context.
+    /// The build context: unpacked for this build, or the client's own directory when
+    /// `live_context`.
     pub context: PathBuf,
+    /// The context is read in place (a local client's directory, which may change while
+    /// the build runs): file digests are remembered between builds, and every copy from
+    /// it is hashed again and checked against the cache key.
+    pub live_context: bool,
     /// The Dockerfile's text.
     pub dockerfile: String,
     /// The Dockerfile's name in the context (for messages and `.dockerignore` rules).
@@ -168,6 +176,7 @@ pub struct Builder {
     images: berth_image::store::ImageStore,
     snapshots: berth_image::layer::Snapshotter,
     data_root: PathBuf,
+    file_digests: std::sync::Arc<FileDigests>,
 }
 
 impl Builder {
@@ -181,6 +190,15 @@ impl Builder {
             images,
             snapshots,
             data_root,
+            file_digests: Default::default(),
+        }
+    }
+
+    /// Shares `digests` (a daemon's, kept between builds) for live contexts.
+    pub fn with_file_digests(self, digests: std::sync::Arc<FileDigests>) -> Self {
+        Builder {
+            file_digests: digests,
+            ..self
         }
     }
 
@@ -244,6 +262,8 @@ impl Builder {
             context: copy::SourceRoot {
                 root: request.context.clone(),
                 ignore,
+                digests: request.live_context.then(|| self.file_digests.clone()),
+                live: request.live_context,
             },
             work: work.clone(),
             cache: cache::Cache::new(&self.data_root),

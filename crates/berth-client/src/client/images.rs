@@ -42,6 +42,20 @@ pub struct BuildOptions {
     pub network: Option<String>,
     /// `--platform`.
     pub platform: Option<String>,
+    /// A berth extension: the context is this directory on the daemon's host, read in
+    /// place (the body is then empty). Only for a berth daemon on the same host.
+    pub in_place: Option<InPlaceContext>,
+}
+
+/// A context the daemon reads in place: `x-berth-context-dir` and `x-berth-context-id`
+/// on `POST /build`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InPlaceContext {
+    /// The directory, absolute.
+    pub dir: String,
+    /// `<device>:<inode>` of the directory as the client sees it: the daemon refuses a
+    /// directory that is another one from where it stands (another mount namespace).
+    pub id: String,
 }
 
 const OK: &[StatusCode] = &[StatusCode::OK];
@@ -188,6 +202,11 @@ impl DockerClient {
             .flag("q", options.quiet)
             .push("rm", "1")
             .push("version", "1");
+        if let Some(in_place) = &options.in_place {
+            query
+                .push("x-berth-context-dir", &in_place.dir)
+                .push("x-berth-context-id", &in_place.id);
+        }
         if !options.build_args.is_empty() {
             query.push(
                 "buildargs",

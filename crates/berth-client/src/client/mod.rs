@@ -41,7 +41,7 @@ pub use container_ops::{CreateOptions, StopOptions};
 pub use containers::{ListContainersOptions, LogsOptions, RemoveContainerOptions};
 pub use error::Error;
 pub use hijack::{AttachOptions, Hijacked, HijackedReader, HijackedWriter};
-pub use images::{BuildOptions, PullOptions};
+pub use images::{BuildOptions, InPlaceContext, PullOptions};
 pub use query::Filters;
 pub use raw::ObjectKind;
 pub use streams::{ByteStream, JsonStream, OutputStream};

@@ -38,6 +38,7 @@ impl DockerClient {
             os_type: header("OSType"),
             experimental: header("Docker-Experimental").is_some_and(|v| v == "true"),
             builder_version: header("Builder-Version"),
+            server: header("Server"),
         };
         let body = self.read_body(response, what).await?;
         if status != StatusCode::OK {

@@ -16,6 +16,8 @@ pub struct PingInfo {
     pub experimental: bool,
     /// `Builder-Version` (`1` classic, `2` BuildKit).
     pub builder_version: Option<String>,
+    /// `Server` (`berth/0.1.0 (linux)`, `Docker/20.10.24 (linux)`).
+    pub server: Option<String>,
 }
 
 /// A component in `/version`.

@@ -71,17 +71,21 @@ impl<R: Read> Read for HashingReader<R> {
     }
 }
 
-/// Wraps a writer; hashes and counts every byte written through it.
+/// Wraps a writer; hashes and counts every byte written through it (unless `hashing` is
+/// off: then it only passes them on, for a stream another writer hashes already).
 #[derive(Debug)]
 pub(crate) struct HashingWriter<W> {
     pub(crate) inner: W,
     pub(crate) hasher: Hasher,
+    pub(crate) hashing: bool,
 }
 
 impl<W: Write> Write for HashingWriter<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.inner.write(buf)?;
-        self.hasher.update(&buf[..n]);
+        if self.hashing {
+            self.hasher.update(&buf[..n]);
+        }
         Ok(n)
     }
 

@@ -76,14 +76,18 @@ fn pack_tree(
     options: &PackOptions,
     diff: bool,
 ) -> Result<PackResult, LayerError> {
+    // An uncompressed blob is the tar itself: one digest for both.
+    let plain = options.compression == Compression::None;
     let blob = HashingWriter {
         inner: out,
         hasher: Hasher::new(),
+        hashing: !plain,
     };
     let encoder = Encoder::new(options.compression, blob).map_err(LayerError::Write)?;
     let tar_stream = HashingWriter {
         inner: encoder,
         hasher: Hasher::new(),
+        hashing: true,
     };
     let mut builder = tar::Builder::new(BufWriter::with_capacity(BUFFER_SIZE, tar_stream));
     builder.mode(tar::HeaderMode::Complete);
@@ -107,11 +111,18 @@ fn pack_tree(
     let mut blob = blob;
     blob.flush().map_err(LayerError::Write)?;
     let tar_hasher = tar_stream.hasher;
+    let uncompressed_size = tar_hasher.len();
+    let diff_id = tar_hasher.finish();
+    let (size, digest) = if plain {
+        (uncompressed_size, diff_id.clone())
+    } else {
+        (blob.hasher.len(), blob.hasher.finish())
+    };
     Ok(PackResult {
-        uncompressed_size: tar_hasher.len(),
-        diff_id: tar_hasher.finish(),
-        size: blob.hasher.len(),
-        digest: blob.hasher.finish(),
+        uncompressed_size,
+        diff_id,
+        size,
+        digest,
     })
 }
 

@@ -4,15 +4,21 @@
 //! The context is the directory PATH (or a tar on stdin for `-`), less what
 //! `.dockerignore` excludes; the Dockerfile and `.dockerignore` are always sent. A
 //! Dockerfile outside the context (`-f ../x`) travels inside it under a generated name.
+//!
+//! A berth daemon on this host (a unix socket, answering `Server: berth/...`) is not sent
+//! the context: it reads the directory in place (`x-berth-context-dir`, a berth extension
+//! of `POST /build`), applying `.dockerignore` itself. It falls back to the tar when the
+//! daemon cannot see the same directory (another mount namespace).
 
 use std::collections::BTreeMap;
 use std::io::Read;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _};
 use berth_build::dockerignore::DockerIgnore;
 use berth_client::types::progress::JsonMessage;
-use berth_client::{BuildOptions, Error as ClientError};
+use berth_client::{BuildOptions, DockerClient, Error as ClientError, InPlaceContext};
 use clap::Args;
 
 use crate::commands::build_progress::{Progress, Renderer};
@@ -66,17 +72,10 @@ pub struct BuildArgs {
 pub fn run(ctx: &Context, args: BuildArgs) -> anyhow::Result<i32> {
     let progress = args.progress.resolve();
     let quiet = args.quiet || progress == Progress::Quiet;
-    let (tar, dockerfile) = context_tar(&args)?;
-    if !quiet {
-        // On stdout, as docker's legacy builder prints it; errors alone go to stderr.
-        println!(
-            "Sending build context to the daemon  {}",
-            human_size(tar.len() as u64)
-        );
-    }
-    let options = BuildOptions {
+    let in_place = in_place_candidate(&args)?;
+    let mut options = BuildOptions {
         tags: args.tags.clone(),
-        dockerfile,
+        dockerfile: None,
         build_args: build_args(&args.build_args),
         labels: args
             .labels
@@ -92,9 +91,32 @@ pub fn run(ctx: &Context, args: BuildArgs) -> anyhow::Result<i32> {
         quiet,
         network: args.network.clone(),
         platform: args.platform.clone(),
+        in_place: None,
     };
     let outcome = async_rt::block_on(async {
         let client = daemon_client::connect(ctx).await?;
+        if let Some((context, dockerfile)) = in_place {
+            if is_local_berth(&client).await {
+                options.in_place = Some(context);
+                options.dockerfile = Some(dockerfile);
+                match client.build_image(Vec::new().into(), &options).await {
+                    Ok(stream) => return print_stream(stream, progress).await,
+                    // The daemon sees another directory there: send the tar.
+                    Err(e) if daemon_message(&e).contains("x-berth-context-dir") => {}
+                    Err(e) => return Ok(Outcome::Refused(daemon_message(&e))),
+                }
+                options.in_place = None;
+            }
+        }
+        let (tar, dockerfile) = context_tar(&args)?;
+        options.dockerfile = dockerfile;
+        if !quiet {
+            // On stdout, as docker's legacy builder prints it; errors alone go to stderr.
+            println!(
+                "Sending build context to the daemon  {}",
+                human_size(tar.len() as u64)
+            );
+        }
         let stream = match client.build_image(tar.into(), &options).await {
             Ok(stream) => stream,
             Err(e) => return Ok(Outcome::Refused(daemon_message(&e))),
@@ -208,6 +230,60 @@ fn build_args(list: &[String]) -> BTreeMap<String, Option<String>> {
             None => (arg.clone(), std::env::var(arg).ok()),
         })
         .collect()
+}
+
+/// The context directory, to be read in place, and the Dockerfile's name in it; None when
+/// the context is a tar on stdin or the Dockerfile is not inside it. A missing context or
+/// Dockerfile is refused here, as [`context_tar`] would.
+fn in_place_candidate(args: &BuildArgs) -> anyhow::Result<Option<(InPlaceContext, String)>> {
+    if args.path == "-" {
+        return Ok(None);
+    }
+    let root = PathBuf::from(&args.path);
+    if !root.is_dir() {
+        bail!(
+            "unable to prepare context: path \"{}\" not found",
+            args.path
+        );
+    }
+    let name = match args.file.as_deref() {
+        None => "Dockerfile".to_string(),
+        Some("-") => return Ok(None),
+        Some(file) => match relative_to(&root, Path::new(file)) {
+            Some(rel) => rel,
+            None => return Ok(None),
+        },
+    };
+    if !root.join(&name).is_file() {
+        bail!(
+            "unable to prepare context: unable to evaluate symlinks in Dockerfile path: lstat {}: no such file or directory",
+            root.join(&name).display()
+        );
+    }
+    let dir = root
+        .canonicalize()
+        .with_context(|| format!("resolve the context `{}`", root.display()))?;
+    let meta = std::fs::metadata(&dir).with_context(|| format!("stat `{}`", dir.display()))?;
+    let Some(text) = dir.to_str() else {
+        // Not UTF-8: it cannot travel in a query; the tar can.
+        return Ok(None);
+    };
+    let context = InPlaceContext {
+        dir: text.to_string(),
+        id: format!("{}:{}", meta.dev(), meta.ino()),
+    };
+    Ok(Some((context, name)))
+}
+
+/// Whether the daemon is berth's, on this host: a unix socket, and its `Server` header.
+async fn is_local_berth(client: &DockerClient) -> bool {
+    if !client.host().starts_with("unix://") {
+        return false;
+    }
+    client
+        .ping()
+        .await
+        .is_ok_and(|p| p.server.is_some_and(|s| s.starts_with("berth/")))
 }
 
 /// The context as a tar, and the Dockerfile's name in it (None: the default).

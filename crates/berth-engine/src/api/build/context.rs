@@ -1,28 +1,62 @@
 //! The build context a client sends: a tar (plain, gzip, bzip2, xz or zstd), spooled to disk and
 //! unpacked into a work directory under `<data_root>/build-work/` that goes away with the
-//! build.
+//! build; or, from a client on this host (`x-berth-context-dir`), the client's directory
+//! itself, read in place.
+//!
+//! A context read in place is never written, and the builder applies its `.dockerignore`
+//! (as it does for an unpacked one: the client's filter is not trusted). It is live: it
+//! may change while the build runs, so the builder hashes what it copies as it copies it
+//! and fails a copy that is not what the cache key was made of. What the builder cannot
+//! check that way gets a private copy (the tar's semantics) first: a `RUN --mount=type=bind`
+//! of the context would expose excluded files and, read-write, let a step write into the
+//! client's directory; an `ADD` of a local file is checked, but a private copy keeps the
+//! rule simple.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 
 use axum::body::Body;
+use berth_build::dockerignore::DockerIgnore;
+use berth_build::instructions::MountType;
+use berth_build::{Dockerfile, Instruction};
 use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
 
 use crate::error::{EngineError, Result};
 
-/// An unpacked context; the directory is removed on drop.
+/// A build's context and work directory; the work directory (never a context read in
+/// place) is removed on drop.
 #[derive(Debug)]
 pub struct WorkDir {
     root: PathBuf,
     context: PathBuf,
+    live: bool,
 }
 
 impl WorkDir {
-    /// The unpacked context.
+    /// The context: unpacked, or the client's directory.
     pub fn context(&self) -> &Path {
         &self.context
+    }
+
+    /// Whether the context is the client's directory, read in place.
+    pub fn is_live(&self) -> bool {
+        self.live
+    }
+
+    /// Replaces a context read in place by a private copy of what `.dockerignore` lets
+    /// through (and the Dockerfile and `.dockerignore` themselves, as clients send them).
+    pub fn into_private_copy(mut self) -> Result<WorkDir> {
+        if !self.live {
+            return Ok(self);
+        }
+        let copy = self.root.join("context");
+        copy_filtered(&self.context, &copy)?;
+        self.context = copy;
+        self.live = false;
+        Ok(self)
     }
 }
 
@@ -39,6 +73,118 @@ pub fn work_root(data_root: &Path) -> PathBuf {
     data_root.join("build-work")
 }
 
+/// The client's directory `dir`, to be read in place, with an empty work directory. `id`
+/// is `<device>:<inode>` of the directory as the client sees it: a client in another
+/// mount namespace may name a directory that is not the one the daemon sees there.
+pub fn in_place(data_root: &Path, dir: &Path, id: &str) -> Result<WorkDir> {
+    let refuse = |why: &str| {
+        EngineError::Invalid(format!(
+            "x-berth-context-dir `{}`: {why}; send the context as a tar",
+            dir.display()
+        ))
+    };
+    if !dir.is_absolute() {
+        return Err(refuse("not an absolute path"));
+    }
+    let meta = std::fs::metadata(dir).map_err(|e| refuse(&e.to_string()))?;
+    if !meta.is_dir() {
+        return Err(refuse("not a directory"));
+    }
+    if format!("{}:{}", meta.dev(), meta.ino()) != id {
+        return Err(refuse(
+            "not the client's directory (another mount namespace?)",
+        ));
+    }
+    let root = work_root(data_root).join(hex::encode(rand::random::<[u8; 16]>()));
+    std::fs::create_dir_all(&root).map_err(|e| EngineError::io("create", &root, e))?;
+    Ok(WorkDir {
+        root,
+        context: dir.to_path_buf(),
+        live: true,
+    })
+}
+
+/// Whether the Dockerfile reads its context other than by COPY (which checks what it
+/// copies): a `RUN --mount=type=bind` of the context, or an `ADD` of local files.
+pub fn reads_context_beyond_copy(dockerfile: &Dockerfile) -> bool {
+    let is_url = |s: &str| s.starts_with("http://") || s.starts_with("https://");
+    dockerfile
+        .stages
+        .iter()
+        .flat_map(|stage| &stage.instructions)
+        .any(|located| match &located.instruction {
+            Instruction::Run { mounts, .. } => mounts
+                .iter()
+                .any(|m| matches!(m.kind, MountType::Bind) && m.from.is_none()),
+            Instruction::Add(add) => {
+                add.copy.from.is_none() && add.copy.sources.iter().any(|s| !is_url(s))
+            }
+            _ => false,
+        })
+}
+
+/// Copies what `.dockerignore` lets through from `from` into `to` (made), with modes and
+/// mtimes; owners are left to root, as the docker CLI's tar sends them.
+fn copy_filtered(from: &Path, to: &Path) -> Result<()> {
+    let ignore_file = from.join(".dockerignore");
+    let text = match std::fs::read_to_string(&ignore_file) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(EngineError::io("read", &ignore_file, e)),
+    };
+    let ignore = DockerIgnore::parse(&text)
+        .map_err(|e| EngineError::Invalid(format!("invalid .dockerignore: {e}")))?;
+    let mut paths = ignore
+        .walk(from)
+        .map_err(|e| EngineError::Invalid(format!("walk the build context: {e}")))?;
+    for always in ["Dockerfile", ".dockerignore"] {
+        if from.join(always).is_file() && !paths.iter().any(|p| p == always) {
+            paths.push(always.to_string());
+        }
+    }
+    std::fs::create_dir_all(to).map_err(|e| EngineError::io("create", to, e))?;
+    let mut dirs: Vec<(PathBuf, std::fs::Metadata)> = Vec::new();
+    let mut made = std::collections::HashSet::new();
+    for path in &paths {
+        let rel = path.trim_end_matches('/');
+        let parents = rel.match_indices('/').map(|(i, _)| &rel[..i]);
+        for part in parents.chain(std::iter::once(rel)) {
+            if !made.insert(part.to_string()) {
+                continue;
+            }
+            let (source, target) = (from.join(part), to.join(part));
+            let meta = std::fs::symlink_metadata(&source)
+                .map_err(|e| EngineError::io("stat", &source, e))?;
+            let kind = meta.file_type();
+            if kind.is_dir() {
+                std::fs::create_dir(&target).map_err(|e| EngineError::io("create", &target, e))?;
+                dirs.push((target, meta));
+            } else if kind.is_symlink() {
+                let link =
+                    std::fs::read_link(&source).map_err(|e| EngineError::io("read", &source, e))?;
+                std::os::unix::fs::symlink(link, &target)
+                    .map_err(|e| EngineError::io("create", &target, e))?;
+            } else if kind.is_file() {
+                std::fs::copy(&source, &target).map_err(|e| EngineError::io("copy", &source, e))?;
+                set_mtime(&target, &meta)?;
+            }
+            // Sockets, fifos and devices are not part of a context.
+        }
+    }
+    // Directories last, deepest first: adding their entries moved their mtimes.
+    for (dir, meta) in dirs.iter().rev() {
+        std::fs::set_permissions(dir, meta.permissions())
+            .map_err(|e| EngineError::io("chmod", dir, e))?;
+        set_mtime(dir, meta)?;
+    }
+    Ok(())
+}
+
+fn set_mtime(path: &Path, meta: &std::fs::Metadata) -> Result<()> {
+    let mtime = filetime::FileTime::from_last_modification_time(meta);
+    filetime::set_file_mtime(path, mtime).map_err(|e| EngineError::io("set the mtime of", path, e))
+}
+
 /// Spools `body` to disk and unpacks it into a fresh work directory.
 pub async fn receive(data_root: &Path, body: Body) -> Result<WorkDir> {
     let id = hex::encode(rand::random::<[u8; 16]>());
@@ -48,6 +194,7 @@ pub async fn receive(data_root: &Path, body: Body) -> Result<WorkDir> {
     let work = WorkDir {
         root: root.clone(),
         context,
+        live: false,
     };
     let archive = root.join("context.tar");
     let mut file = tokio::fs::File::create(&archive)

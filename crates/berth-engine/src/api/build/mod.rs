@@ -55,14 +55,24 @@ async fn build(
 ) -> ApiResult<Response> {
     let request = BuildParams::parse(&params)?;
     let data_root = engine.config().data_root.clone();
-    let work = context::receive(&data_root, body).await?;
+    let mut work = match &request.context_dir {
+        Some((dir, id)) => context::in_place(&data_root, Path::new(dir), id)?,
+        None => context::receive(&data_root, body).await?,
+    };
     let (dockerfile_name, dockerfile) =
         context::read_dockerfile(work.context(), &request.dockerfile)?;
     // Syntax errors are the client's, answered before anything runs.
-    berth_build::parse(&dockerfile).map_err(|e| EngineError::Invalid(e.to_string()))?;
+    let parsed =
+        berth_build::parse(&dockerfile).map_err(|e| EngineError::Invalid(e.to_string()))?;
+    if work.is_live() && context::reads_context_beyond_copy(&parsed) {
+        work = tokio::task::spawn_blocking(move || work.into_private_copy())
+            .await
+            .map_err(|e| EngineError::Internal(format!("copy the build context: {e}")))??;
+    }
 
     let quiet = request.quiet;
-    let build_request = request.into_request(work.context(), dockerfile_name, dockerfile);
+    let live = work.is_live();
+    let build_request = request.into_request(work.context(), live, dockerfile_name, dockerfile);
     let (tx, mut rx) = mpsc::channel(64);
     tokio::spawn(run(engine.clone(), work, build_request, quiet, tx));
 
@@ -129,7 +139,8 @@ async fn run(
         engine.config().data_root.clone(),
         engine.images().clone(),
         engine.snapshots().clone(),
-    );
+    )
+    .with_file_digests(engine.build_file_digests().clone());
     let runner = EngineStepRunner::new(engine.clone());
     let (events_tx, mut events) = mpsc::channel::<BuildEvent>(64);
     // A step's result is held back until the next event: the last one is shown as the

@@ -37,6 +37,10 @@ pub struct BuildParams {
     pub network: String,
     /// `platform`.
     pub platform: Option<String>,
+    /// A berth extension for clients on the daemon's host: `x-berth-context-dir` (a
+    /// directory read in place; the body is ignored) and `x-berth-context-id` (its
+    /// `<device>:<inode>` as the client sees it).
+    pub context_dir: Option<(String, String)>,
 }
 
 impl BuildParams {
@@ -91,6 +95,18 @@ impl BuildParams {
                 .map(|p| p.trim())
                 .filter(|p| !p.is_empty())
                 .map(str::to_string),
+            context_dir: match (
+                param(params, "x-berth-context-dir").filter(|d| !d.is_empty()),
+                param(params, "x-berth-context-id"),
+            ) {
+                (None, _) => None,
+                (Some(dir), Some(id)) => Some((dir.clone(), id.clone())),
+                (Some(_), None) => {
+                    return Err(EngineError::Invalid(
+                        "x-berth-context-dir needs x-berth-context-id".into(),
+                    ))
+                }
+            },
         })
     }
 
@@ -98,6 +114,7 @@ impl BuildParams {
     pub fn into_request(
         self,
         context: &Path,
+        live_context: bool,
         dockerfile_name: String,
         dockerfile: String,
     ) -> BuildRequest {
@@ -110,6 +127,7 @@ impl BuildParams {
             .and_then(|v| v.trim().parse().ok());
         BuildRequest {
             context: context.to_path_buf(),
+            live_context,
             dockerfile,
             dockerfile_name,
             tags: self.tags,
@@ -190,7 +208,8 @@ mod tests {
             r#"{"SOURCE_DATE_EPOCH":"1700000000"}"#,
         )]))
         .unwrap();
-        let request = parsed.into_request(Path::new("/ctx"), "Dockerfile".into(), String::new());
+        let request =
+            parsed.into_request(Path::new("/ctx"), false, "Dockerfile".into(), String::new());
         assert_eq!(request.source_date_epoch, Some(1_700_000_000));
     }
 }
