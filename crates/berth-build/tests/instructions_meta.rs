@@ -128,13 +128,19 @@ async fn stopsignal_maintainer_user_workdir() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn labels_from_the_dockerfile_and_the_request() {
     let env = env();
-    let mut request = env.request("FROM scratch\nLABEL a=1 \"b c\"=\"d e\"\nLABEL a=2\n");
-    request.labels = [("from-cli".to_string(), "yes".to_string())].into();
+    let mut request =
+        env.request("FROM scratch\nENV HOME=/root\nLABEL a=1 \"b c\"=\"d e\"\nLABEL a=2\n");
+    request.labels = [
+        ("from-cli".to_string(), "yes".to_string()),
+        // Not expanded, not unquoted: dockerd takes --label values as they are.
+        ("raw".to_string(), "$HOME \"q\" 'p' a\\b".to_string()),
+    ]
+    .into();
     let (result, _) = env.build(request).await;
     let config = env.config(&result.unwrap().image_id);
     assert_eq!(
         config["config"]["Labels"],
-        json!({"a": "2", "b c": "d e", "from-cli": "yes"})
+        json!({"a": "2", "b c": "d e", "from-cli": "yes", "raw": "$HOME \"q\" 'p' a\\b"})
     );
 }
 

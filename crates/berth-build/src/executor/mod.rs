@@ -322,12 +322,25 @@ fn add_label_steps(
         return;
     };
     let line = stage.instructions.last().map_or(0, |l| l.end_line);
+    // dockerd does not expand `--label` values (`NewLabelCommand(k, v, noExp=true)`): the
+    // characters the word lexer would read are escaped, so expansion gives them back.
+    let escape = dockerfile.directives.escape;
+    let literal = |text: &str| {
+        let mut out = String::with_capacity(text.len());
+        for c in text.chars() {
+            if matches!(c, '$' | '\'' | '"' | '\\' | '`') || c.is_whitespace() {
+                out.push(escape);
+            }
+            out.push(c);
+        }
+        out
+    };
     for (key, value) in labels {
         stage.instructions.push(crate::instructions::Located {
             instruction: crate::instructions::Instruction::Label(vec![
                 crate::instructions::KeyValue {
-                    key: key.clone(),
-                    value: value.clone(),
+                    key: literal(key),
+                    value: literal(value),
                 },
             ]),
             line,
