@@ -180,3 +180,39 @@ async fn writable_bind_mount_writes_are_discarded() {
         "a write to a bound file reached the context"
     );
 }
+
+/// The mount points the runtime makes for RUN mounts (and the empty directories above
+/// them) stay out of the step's layer, as BuildKit keeps them; what the step writes next
+/// to them stays in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mount_points_stay_out_of_the_layer() {
+    let env = env();
+    env.write("data.txt", "bound\n");
+    let dockerfile = "FROM busybox\n\
+        RUN --mount=type=cache,target=/stub/deep/cache --mount=type=bind,source=data.txt,target=/bound/file.txt --mount=type=bind,target=/kept/ctx \
+            cat /bound/file.txt > /out && echo side > /kept/side\n";
+    let (result, _) = env.build(env.request(dockerfile)).await;
+    let id = result.unwrap_or_else(|e| panic!("{e}")).image_id;
+    let mut layer = layer_paths(&env, &id, 1);
+    layer.sort();
+    assert_eq!(layer, ["kept/", "kept/side", "out"], "the step's layer");
+    assert_eq!(env.run_in(&id, "cat /out /kept/side"), "bound\nside\n");
+}
+
+/// `RUN <<EOF` whose body starts with `#!` runs the body as a program, with the
+/// interpreter its first line names (BuildKit's rule).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heredoc_with_an_interpreter_line_runs_as_a_program() {
+    let env = env();
+    // busybox's awk as the interpreter: a shell would choke on this body.
+    let dockerfile = "FROM busybox\nRUN <<EOF\n#!/usr/bin/awk -f\nBEGIN { print \"from awk\" > \"/awk.out\"; print \"printed by awk\" }\nEOF\n";
+    let (result, events) = env.build(env.request(dockerfile)).await;
+    let id = result.unwrap_or_else(|e| panic!("{e}")).image_id;
+    assert!(
+        outputs(&events).contains(&"printed by awk".to_string()),
+        "{events:?}"
+    );
+    assert_eq!(env.run_in(&id, "cat /awk.out"), "from awk\n");
+    let layer = layer_paths(&env, &id, 1);
+    assert_eq!(layer, ["awk.out"], "the script's mount point stays out");
+}

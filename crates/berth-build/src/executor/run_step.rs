@@ -41,28 +41,38 @@ impl BuildContext<'_> {
             .shell
             .clone()
             .unwrap_or_else(config::default_shell);
+        // `RUN <<EOF` alone whose body starts with `#!`: BuildKit runs the body as a
+        // program (the kernel reads its interpreter line), from a file in `/dev/pipes/`.
+        let mut script_file = None;
         let (argv, shown) = match command {
-            ShellOrExec::Shell(s) => {
-                let script = match heredocs.as_slice() {
-                    // `RUN <<EOF` alone: the body is the script (BuildKit's rule); handed
-                    // to the shell as a heredoc it would feed no command.
-                    [only] if is_lone_heredoc(s, &only.name) => only.content.clone(),
-                    // Otherwise the shell reads the heredocs itself: the bodies follow the
-                    // command line.
-                    _ => {
-                        let mut script = s.clone();
-                        for h in heredocs {
-                            script.push('\n');
-                            script.push_str(&h.content);
-                            script.push_str(&h.name);
+            ShellOrExec::Shell(s) => match heredocs.as_slice() {
+                [only] if is_lone_heredoc(s, &only.name) && only.content.starts_with("#!") => {
+                    let target = format!("/dev/pipes/{}", only.name);
+                    script_file = Some((target.clone(), only.content.clone()));
+                    (vec![target], s.clone())
+                }
+                _ => {
+                    let script = match heredocs.as_slice() {
+                        // `RUN <<EOF` alone: the body is the script (BuildKit's rule); handed
+                        // to the shell as a heredoc it would feed no command.
+                        [only] if is_lone_heredoc(s, &only.name) => only.content.clone(),
+                        // Otherwise the shell reads the heredocs itself: the bodies follow the
+                        // command line.
+                        _ => {
+                            let mut script = s.clone();
+                            for h in heredocs {
+                                script.push('\n');
+                                script.push_str(&h.content);
+                                script.push_str(&h.name);
+                            }
+                            script
                         }
-                        script
-                    }
-                };
-                let mut argv = shell.clone();
-                argv.push(script);
-                (argv, s.clone())
-            }
+                    };
+                    let mut argv = shell.clone();
+                    argv.push(script);
+                    (argv, s.clone())
+                }
+            },
             ShellOrExec::Exec(v) => (v.clone(), v.join(" ")),
         };
         // Build args reach RUN as environment variables unless ENV has the name.
@@ -163,6 +173,17 @@ impl BuildContext<'_> {
                 }
             }
         }
+        if let Some((target, content)) = script_file {
+            let home = Mounted::throwaway_file_dir(self.step_dir("heredoc"))?;
+            let file = home.dir().join("script");
+            write_script(&file, &content)?;
+            throwaways.push(home);
+            run_mounts.push(RunMount {
+                source: file,
+                target,
+                read_only: true,
+            });
+        }
         let network = match network {
             Some(Network::None) => "none".to_string(),
             Some(Network::Host) => "host".to_string(),
@@ -179,6 +200,11 @@ impl BuildContext<'_> {
             mounts: run_mounts,
         };
         let lower_etc = fs::symlink_metadata(mounted.root.join("etc")).ok();
+        let stubs: Vec<MountStub> = step
+            .mounts
+            .iter()
+            .filter_map(|m| MountStub::find(&mounted.root, &m.target))
+            .collect();
         let (tx, mut rx) = mpsc::channel::<String>(64);
         let events = self.events.clone();
         let forward = async move {
@@ -202,6 +228,9 @@ impl BuildContext<'_> {
         mounted.unmount()?;
         if let Some(upper) = &mounted.upper {
             drop_mount_points(upper, lower_etc.as_ref());
+            for stub in &stubs {
+                stub.drop_from(upper);
+            }
         }
         let images = self.builder.images.clone();
         let snapshots = self.builder.snapshots.clone();
@@ -252,6 +281,98 @@ impl BuildContext<'_> {
         throwaways.push(view);
         Ok(copy)
     }
+}
+
+/// A mount point the runtime will make for a RUN mount: the target, the highest of its
+/// paths missing before the step, and the directories above that (with their metadata
+/// before the step), which the overlay copies up when the stub is made.
+struct MountStub {
+    target: String,
+    missing: String,
+    existing: Vec<(String, fs::Metadata)>,
+}
+
+impl MountStub {
+    /// None when the target exists before the step (nothing is made).
+    fn find(root: &std::path::Path, target: &str) -> Option<MountStub> {
+        let mut path = String::new();
+        let mut existing = Vec::new();
+        for part in target.split('/').filter(|p| !p.is_empty() && *p != ".") {
+            path.push('/');
+            path.push_str(part);
+            match fs::symlink_metadata(resolve_in_root(root, &path)) {
+                Ok(meta) => existing.push((path.clone(), meta)),
+                Err(_) => {
+                    return Some(MountStub {
+                        target: target.trim_end_matches('/').to_string(),
+                        missing: path,
+                        existing,
+                    })
+                }
+            }
+        }
+        None
+    }
+
+    /// Removes from the step's diff the mount point (an empty file or directory), the
+    /// empty directories made above it, and the unchanged, empty copies-up of the
+    /// directories above those: BuildKit keeps mount points out of the layer. Whatever
+    /// the step wrote there stays.
+    fn drop_from(&self, upper: &std::path::Path) {
+        use std::os::unix::fs::MetadataExt;
+        let full = |path: &str| upper.join(path.trim_start_matches('/'));
+        let mut made: Vec<&str> = Vec::new();
+        let mut path = self.target.as_str();
+        loop {
+            made.push(path);
+            if path.len() <= self.missing.len() {
+                break;
+            }
+            match path.rfind('/') {
+                Some(i) if i > 0 => path = &path[..i],
+                _ => break,
+            }
+        }
+        for path in made {
+            let full = full(path);
+            let Ok(meta) = fs::symlink_metadata(&full) else {
+                return;
+            };
+            let removed = if meta.is_dir() {
+                fs::remove_dir(&full).is_ok()
+            } else {
+                path == self.target
+                    && meta.is_file()
+                    && meta.len() == 0
+                    && fs::remove_file(&full).is_ok()
+            };
+            if !removed {
+                return;
+            }
+        }
+        for (path, before) in self.existing.iter().rev() {
+            let full = full(path);
+            let Ok(meta) = fs::symlink_metadata(&full) else {
+                return;
+            };
+            let unchanged = meta.is_dir()
+                && meta.mode() == before.mode()
+                && meta.uid() == before.uid()
+                && meta.gid() == before.gid()
+                && !matches!(xattr::get(&full, "trusted.overlay.opaque"), Ok(Some(_)));
+            if !unchanged || fs::remove_dir(&full).is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// Writes a heredoc program, executable.
+fn write_script(path: &std::path::Path, content: &str) -> Result<(), BuildError> {
+    use std::os::unix::fs::PermissionsExt;
+    let fail = |e: std::io::Error| BuildError::Other(format!("write {}: {e}", path.display()));
+    fs::write(path, content).map_err(fail)?;
+    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).map_err(fail)
 }
 
 /// Whether the command line is a heredoc word alone (`<<EOF`, `<<-EOF`, `<<"EOF"`).
