@@ -246,3 +246,60 @@ fn run_steps_as_transient_containers() {
     let _ = berth_net::nat::Nft::new(&instance).delete_table();
     let _ = std::fs::remove_dir(&cgroup);
 }
+
+/// Through the engine's RUN containers: a `#!` heredoc runs as a program, a writable bind
+/// of the context is thrown away, a cache mount keeps its content between builds, and the
+/// mount points stay out of the layers. Then the step cache survives a daemon restart.
+#[test]
+fn run_mounts_heredoc_programs_and_the_cache_across_a_restart() {
+    let Some(mut d) = Daemon::start() else {
+        return;
+    };
+    let tar = busybox::rootfs_tar(d.dir.path());
+    d.ok(&["import", &tar.to_string_lossy(), "mounts-bb:latest"]);
+    let ctx = d.dir.path().join("ctx");
+    std::fs::create_dir(&ctx).unwrap();
+    std::fs::write(ctx.join("kept.txt"), "kept\n").unwrap();
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        "FROM mounts-bb\n\
+         RUN <<EOF\n#!/usr/bin/awk -f\nBEGIN { print \"awk ran\" > \"/awk.out\" }\nEOF\n\
+         RUN --mount=type=bind,target=/ctx,rw echo changed > /ctx/kept.txt && cat /ctx/kept.txt > /seen\n\
+         RUN --mount=type=cache,target=/cache/app echo run >> /cache/app/log && wc -l < /cache/app/log > /count\n",
+    )
+    .unwrap();
+    let context = ctx.to_string_lossy().into_owned();
+    let out = d.ok(&["build", "-t", "mounts:1", &context]);
+    assert!(out.contains("Successfully tagged mounts:1"), "{out}");
+    assert_eq!(
+        d.ok(&["run", "--rm", "mounts:1", "cat", "/awk.out", "/seen", "/count"]),
+        "awk ran\nchanged\n1\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(ctx.join("kept.txt")).unwrap(),
+        "kept\n",
+        "a RUN changed the build context"
+    );
+    // The cache mount's content is kept for the next build, and its mount point is in no
+    // layer: /cache does not exist in the image.
+    let out = d.ok(&["build", "--no-cache", "-t", "mounts:2", &context]);
+    assert!(out.contains("Successfully tagged mounts:2"), "{out}");
+    assert_eq!(
+        d.ok(&[
+            "run",
+            "--rm",
+            "mounts:2",
+            "sh",
+            "-c",
+            "cat /count; test -e /cache || echo no /cache"
+        ]),
+        "2\nno /cache\n"
+    );
+
+    // The step cache is on disk: after a restart, the same build is all cache hits.
+    d.restart();
+    let again = d.ok(&["build", "-t", "mounts:3", &context]);
+    assert_eq!(again.matches(" ---> Using cache").count(), 3, "{again}");
+    let inspect = |tag: &str| d.ok(&["image", "inspect", "-f", "{{.Id}}", tag]);
+    assert_eq!(inspect("mounts:3"), inspect("mounts:2"));
+}

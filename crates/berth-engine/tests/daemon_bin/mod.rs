@@ -57,21 +57,7 @@ impl Daemon {
         let socket = exec_root.join("s.sock");
         let host = format!("unix://{}", socket.display());
         let instance = unique("tb");
-        let log = std::fs::File::create(dir.path().join("daemon.log")).unwrap();
-        let child = Command::new(&berth)
-            .arg("daemon")
-            .arg("--data-root")
-            .arg(dir.path().join("d"))
-            .arg("--exec-root")
-            .arg(&exec_root)
-            .arg("-H")
-            .arg(&host)
-            .arg("--instance")
-            .arg(&instance)
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap();
+        let child = spawn(&berth, dir.path(), &host, &instance);
         let daemon = Daemon {
             child,
             host,
@@ -80,16 +66,38 @@ impl Daemon {
             instance,
             dir,
         };
+        daemon.wait_ready();
+        Some(daemon)
+    }
+
+    /// Stops the daemon (SIGTERM) and starts it again on the same roots.
+    pub fn restart(&mut self) {
+        self.stop();
+        let berth = berth_binary().expect("the berth binary started this daemon");
+        self.child = spawn(&berth, self.dir.path(), &self.host, &self.instance);
+        self.wait_ready();
+    }
+
+    fn wait_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(30);
-        while !daemon.docker(&["version"]).status.success() {
+        while !self.docker(&["version"]).status.success() {
             assert!(
                 Instant::now() < deadline,
                 "the daemon did not answer:\n{}",
-                daemon.log()
+                self.log()
             );
             std::thread::sleep(Duration::from_millis(100));
         }
-        Some(daemon)
+    }
+
+    fn stop(&mut self) {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        if berth_testkit::wait_until(&mut self.child, deadline).is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 
     pub fn log(&self) -> String {
@@ -175,19 +183,37 @@ impl Daemon {
     }
 }
 
+/// `berth daemon` on the roots under `dir` (data `d`, exec `e`), its log appended to
+/// `dir/daemon.log`.
+fn spawn(berth: &Path, dir: &Path, host: &str, instance: &str) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("daemon.log"))
+        .unwrap();
+    Command::new(berth)
+        .arg("daemon")
+        .arg("--data-root")
+        .arg(dir.join("d"))
+        .arg("--exec-root")
+        .arg(dir.join("e"))
+        .arg("-H")
+        .arg(host)
+        .arg("--instance")
+        .arg(instance)
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap()
+}
+
 impl Drop for Daemon {
     fn drop(&mut self) {
         let ids = self.docker(&["ps", "-aq"]);
         for id in String::from_utf8_lossy(&ids.stdout).split_whitespace() {
             self.docker(&["rm", "-f", "-v", id]);
         }
-        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
-        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
-        let deadline = Instant::now() + Duration::from_secs(20);
-        if berth_testkit::wait_until(&mut self.child, deadline).is_none() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
+        self.stop();
         let _ = Command::new("ip")
             .args(["link", "del", &format!("{}0", self.instance)])
             .output();
