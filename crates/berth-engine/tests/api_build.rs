@@ -121,13 +121,28 @@ fn bad_build_requests() {
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("\"SpaceReclaimed\""), "{body}");
 
-    // Failed requests leave no unpacked contexts behind.
+    // Failed requests leave no per-build work directories behind, and after the prune no
+    // retained context either (the slots' lock files stay).
     let work = d.dir.path().join("d/build-work");
-    assert!(
-        !work.exists() || std::fs::read_dir(&work).unwrap().next().is_none(),
-        "contexts left in {}",
-        work.display()
-    );
+    let names = |dir: &Path| -> Vec<String> {
+        std::fs::read_dir(dir)
+            .map(|entries| {
+                entries
+                    .map(|e| e.unwrap().file_name().into_string().unwrap())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let left: Vec<String> = names(&work)
+        .into_iter()
+        .filter(|name| name != "retained")
+        .chain(
+            names(&work.join("retained"))
+                .into_iter()
+                .filter(|name| !name.ends_with(".lock")),
+        )
+        .collect();
+    assert!(left.is_empty(), "left in {}: {left:?}", work.display());
 }
 
 /// Contexts compressed with bzip2 and xz are read as docker's daemon reads them.
@@ -302,4 +317,45 @@ fn run_mounts_heredoc_programs_and_the_cache_across_a_restart() {
     assert_eq!(again.matches(" ---> Using cache").count(), 3, "{again}");
     let inspect = |tag: &str| d.ok(&["image", "inspect", "-f", "{{.Id}}", tag]);
     assert_eq!(inspect("mounts:3"), inspect("mounts:2"));
+}
+
+/// The docker CLI sends tars; the daemon syncs them into a retained context directory.
+/// A file changed between builds, even to bytes of the same size with the same mtime,
+/// is what the next build copies; a removed file is gone from the context.
+#[test]
+fn docker_cli_rebuilds_see_every_change_of_the_context() {
+    let Some(d) = Daemon::start() else {
+        return;
+    };
+    let tar = busybox::rootfs_tar(d.dir.path());
+    d.ok(&["import", &tar.to_string_lossy(), "sync-bb:latest"]);
+    let ctx = d.dir.path().join("ctx");
+    std::fs::create_dir(&ctx).unwrap();
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        "FROM sync-bb\nCOPY . /ctx/\nCMD [\"sh\", \"-c\", \"cat /ctx/a.txt; ls /ctx\"]\n",
+    )
+    .unwrap();
+    let context = ctx.to_string_lossy().into_owned();
+    let mtime = filetime::FileTime::from_unix_time(1_600_000_000, 0);
+    let write = |name: &str, text: &str| {
+        let path = ctx.join(name);
+        std::fs::write(&path, text).unwrap();
+        filetime::set_file_mtime(&path, mtime).unwrap();
+    };
+    write("a.txt", "first\n");
+    write("b.txt", "b\n");
+    d.ok(&["build", "-t", "sync:1", &context]);
+    assert_eq!(
+        d.ok(&["run", "--rm", "sync:1"]),
+        "first\nDockerfile\na.txt\nb.txt\n"
+    );
+
+    write("a.txt", "again\n");
+    std::fs::remove_file(ctx.join("b.txt")).unwrap();
+    d.ok(&["build", "-t", "sync:2", &context]);
+    assert_eq!(
+        d.ok(&["run", "--rm", "sync:2"]),
+        "again\nDockerfile\na.txt\n"
+    );
 }

@@ -48,6 +48,10 @@ pub struct BuildRequest {
     /// the build runs): file digests are remembered between builds, and every copy from
     /// it is hashed again and checked against the cache key.
     pub live_context: bool,
+    /// The context's files change only between builds (the engine's retained unpack of a
+    /// tar, synced so that unchanged files keep their inodes): their digests are
+    /// remembered between builds, as a live context's.
+    pub stable_context: bool,
     /// The Dockerfile's text.
     pub dockerfile: String,
     /// The Dockerfile's name in the context (for messages and `.dockerignore` rules).
@@ -262,7 +266,8 @@ impl Builder {
             context: copy::SourceRoot {
                 root: request.context.clone(),
                 ignore,
-                digests: request.live_context.then(|| self.file_digests.clone()),
+                digests: (request.live_context || request.stable_context)
+                    .then(|| self.file_digests.clone()),
                 live: request.live_context,
             },
             work: work.clone(),

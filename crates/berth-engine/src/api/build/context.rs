@@ -24,6 +24,7 @@ use berth_build::{Dockerfile, Instruction};
 use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
 
+use super::retained::Slot;
 use crate::error::{EngineError, Result};
 
 /// A build's context and work directory; the work directory (never a context read in
@@ -33,6 +34,8 @@ pub struct WorkDir {
     root: PathBuf,
     context: PathBuf,
     live: bool,
+    /// The retained directory the context was synced into, held until the build ends.
+    retained: Option<Slot>,
 }
 
 impl WorkDir {
@@ -44,6 +47,12 @@ impl WorkDir {
     /// Whether the context is the client's directory, read in place.
     pub fn is_live(&self) -> bool {
         self.live
+    }
+
+    /// Whether the context is a retained directory: its files change only between
+    /// builds, so their digests can be remembered.
+    pub fn is_retained(&self) -> bool {
+        self.retained.is_some()
     }
 
     /// Replaces a context read in place by a private copy of what `.dockerignore` lets
@@ -101,6 +110,7 @@ pub fn in_place(data_root: &Path, dir: &Path, id: &str) -> Result<WorkDir> {
         root,
         context: dir.to_path_buf(),
         live: true,
+        retained: None,
     })
 }
 
@@ -185,16 +195,17 @@ fn set_mtime(path: &Path, meta: &std::fs::Metadata) -> Result<()> {
     filetime::set_file_mtime(path, mtime).map_err(|e| EngineError::io("set the mtime of", path, e))
 }
 
-/// Spools `body` to disk and unpacks it into a fresh work directory.
+/// Spools `body` to disk and unpacks it: synced into a retained directory (see
+/// [`retained`](super::retained)) when one is free, else into a fresh work directory.
 pub async fn receive(data_root: &Path, body: Body) -> Result<WorkDir> {
     let id = hex::encode(rand::random::<[u8; 16]>());
     let root = work_root(data_root).join(id);
-    let context = root.join("context");
-    std::fs::create_dir_all(&context).map_err(|e| EngineError::io("create", &context, e))?;
-    let work = WorkDir {
+    std::fs::create_dir_all(&root).map_err(|e| EngineError::io("create", &root, e))?;
+    let mut work = WorkDir {
         root: root.clone(),
-        context,
+        context: root.join("context"),
         live: false,
+        retained: None,
     };
     let archive = root.join("context.tar");
     let mut file = tokio::fs::File::create(&archive)
@@ -213,24 +224,47 @@ pub async fn receive(data_root: &Path, body: Body) -> Result<WorkDir> {
         .await
         .map_err(|e| EngineError::io("write", &archive, e))?;
     drop(file);
-    let target = work.context.clone();
+    let retained_root = retained_root(data_root);
     let spooled = archive.clone();
-    tokio::task::spawn_blocking(move || unpack_file(&spooled, &target))
-        .await
-        .map_err(|e| EngineError::Internal(format!("unpack the build context: {e}")))??;
+    let fresh = work.context.clone();
+    let slot = tokio::task::spawn_blocking(move || -> Result<Option<Slot>> {
+        match Slot::acquire(&retained_root)? {
+            Some(slot) => {
+                open_archive(&spooled, |tar| slot.sync(tar))?;
+                Ok(Some(slot))
+            }
+            None => {
+                std::fs::create_dir_all(&fresh)
+                    .map_err(|e| EngineError::io("create", &fresh, e))?;
+                open_archive(&spooled, |tar| unpack(tar, &fresh))?;
+                Ok(None)
+            }
+        }
+    })
+    .await
+    .map_err(|e| EngineError::Internal(format!("unpack the build context: {e}")))??;
+    if let Some(slot) = slot {
+        work.context = slot.dir().to_path_buf();
+        work.retained = Some(slot);
+    }
     let _ = std::fs::remove_file(&archive);
     Ok(work)
 }
 
-/// Unpacks the (maybe compressed) tar at `archive` into `target`.
-fn unpack_file(archive: &Path, target: &Path) -> Result<()> {
+/// Where retained contexts are kept.
+pub fn retained_root(data_root: &Path) -> PathBuf {
+    work_root(data_root).join("retained")
+}
+
+/// Opens the (maybe compressed) tar at `archive` and hands its tar stream to `f`.
+fn open_archive<T>(archive: &Path, f: impl FnOnce(Box<dyn Read + '_>) -> Result<T>) -> Result<T> {
     let file = File::open(archive).map_err(|e| EngineError::io("open", archive, e))?;
     let mut reader = BufReader::new(file);
     let head = reader
         .fill_buf()
         .map_err(|e| EngineError::io("read", archive, e))?
         .to_vec();
-    unpack(decoder(&head, reader)?, target)
+    f(decoder(&head, reader)?)
 }
 
 /// A reader of the tar inside `reader`, by the magic bytes in `head`.

@@ -12,6 +12,7 @@
 mod context;
 mod messages;
 mod params;
+mod retained;
 
 use std::path::Path;
 
@@ -72,7 +73,8 @@ async fn build(
 
     let quiet = request.quiet;
     let live = work.is_live();
-    let build_request = request.into_request(work.context(), live, dockerfile_name, dockerfile);
+    let mut build_request = request.into_request(work.context(), live, dockerfile_name, dockerfile);
+    build_request.stable_context = work.is_retained();
     let (tx, mut rx) = mpsc::channel(64);
     tokio::spawn(run(engine.clone(), work, build_request, quiet, tx));
 
@@ -180,10 +182,14 @@ async fn run(
 
 /// `POST /build/prune`: empties the build cache.
 async fn prune(State(engine): State<AppState>) -> ApiResult<Response> {
-    let cache = engine.config().data_root.join("build-cache");
-    let reclaimed = tokio::task::spawn_blocking(move || empty_dir(&cache))
-        .await
-        .map_err(|e| EngineError::Internal(format!("prune the build cache: {e}")))??;
+    let data_root = engine.config().data_root.clone();
+    let cache = data_root.join("build-cache");
+    let retained = context::retained_root(&data_root);
+    let reclaimed = tokio::task::spawn_blocking(move || -> Result<u64, EngineError> {
+        Ok(empty_dir(&cache)? + retained::Slot::prune(&retained)?)
+    })
+    .await
+    .map_err(|e| EngineError::Internal(format!("prune the build cache: {e}")))??;
     Ok(json(&serde_json::json!({
         "CachesDeleted": [],
         "SpaceReclaimed": reclaimed,

@@ -128,6 +128,7 @@ impl BuildParams {
         BuildRequest {
             context: context.to_path_buf(),
             live_context,
+            stable_context: false,
             dockerfile,
             dockerfile_name,
             tags: self.tags,
