@@ -26,19 +26,13 @@ cargo build --release --quiet --bin berth
 work=$(mktemp -d /tmp/berth-demo.XXXXXX)
 instance="demo$((RANDOM % 10000))"
 berth=("$repo/target/release/berth" --data-root "$work/data" --exec-root "$work/exec")
-daemon_pid=""
+BERTH_DAEMON_PID=""
 cleanup() {
-    if [[ -n $daemon_pid ]]; then
+    if [[ -n $BERTH_DAEMON_PID ]]; then
         "${berth[@]}" rm -f demo-web demo-client >/dev/null 2>&1 || true
         "${berth[@]}" network rm demo-net >/dev/null 2>&1 || true
-        kill "$daemon_pid" 2>/dev/null || true
-        wait "$daemon_pid" 2>/dev/null || true
     fi
-    # What the daemon made on the host, should it have died: its bridge and its rules.
-    ip link delete "${instance}0" >/dev/null 2>&1 || true
-    nft delete table ip "$instance" >/dev/null 2>&1 || true
-    grep -o " $work[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
-    rm -rf "$work"
+    berth_stop_daemon_and_clean "$BERTH_DAEMON_PID" "$instance" "$work"
 }
 trap cleanup EXIT
 
@@ -54,14 +48,7 @@ tar -C "$work/base" -cf "$work/base.tar" .
 "${berth[@]}" import -c 'CMD ["sh"]' "$work/base.tar" demo/base:1 >/dev/null
 
 berth_say "2. the engine: berth daemon (Docker Engine API on $work/exec/berth.sock)"
-"$repo/target/release/berth" --data-root "$work/data" --exec-root "$work/exec" \
-    daemon --instance "$instance" 2>"$work/daemon.log" &
-daemon_pid=$!
-for _ in $(seq 100); do
-    [[ -S $work/exec/berth.sock ]] && "${berth[@]}" version >/dev/null 2>&1 && break
-    sleep 0.05
-done
-"${berth[@]}" version >/dev/null || berth_die "the daemon did not start: $(cat "$work/daemon.log")"
+berth_start_daemon "$repo/target/release/berth" "$work" "$instance"
 
 berth_say "3. the example app, built from a Dockerfile: berth build -t demo/web:1"
 mkdir -p "$work/app"

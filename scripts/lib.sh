@@ -228,3 +228,34 @@ DPKG
     tar --numeric-owner -C "$rootfs" -cf "$tar" .
     rm -rf "$rootfs"
 }
+
+# berth_start_daemon BERTH WORK INSTANCE: starts `berth daemon` on the roots WORK/data and
+# WORK/exec with its own network instance (bridge INSTANCE0, nft table INSTANCE), logging
+# to WORK/daemon.log; sets BERTH_DAEMON_PID and returns once it answers.
+berth_start_daemon() {
+    local berth=$1 work=$2 instance=$3
+    "$berth" --data-root "$work/data" --exec-root "$work/exec" \
+        daemon --instance "$instance" 2>"$work/daemon.log" &
+    BERTH_DAEMON_PID=$!
+    local client=("$berth" --data-root "$work/data" --exec-root "$work/exec")
+    for _ in $(seq 100); do
+        [[ -S $work/exec/berth.sock ]] && "${client[@]}" version >/dev/null 2>&1 && return 0
+        sleep 0.05
+    done
+    "${client[@]}" version >/dev/null || berth_die "the daemon did not start: $(cat "$work/daemon.log")"
+}
+
+# berth_stop_daemon_and_clean PID INSTANCE WORK: stops the daemon (if PID is set), removes
+# what it made on the host should it have died (its bridge and nft table), unmounts what
+# is left under WORK and removes WORK.
+berth_stop_daemon_and_clean() {
+    local pid=$1 instance=$2 work=$3
+    if [[ -n $pid ]]; then
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    fi
+    ip link delete "${instance}0" >/dev/null 2>&1 || true
+    nft delete table ip "$instance" >/dev/null 2>&1 || true
+    grep -o " $work[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+    rm -rf "$work"
+}

@@ -33,17 +33,9 @@ suite=${DEBIAN_SUITE:-bookworm}
 work=$(mktemp -d /tmp/berth-toolchain.XXXXXX)
 instance="tc$((RANDOM % 10000))"
 berth=("$BERTH" --data-root "$work/data" --exec-root "$work/exec")
-daemon_pid=""
+BERTH_DAEMON_PID=""
 cleanup() {
-    if [[ -n $daemon_pid ]]; then
-        kill "$daemon_pid" 2>/dev/null || true
-        wait "$daemon_pid" 2>/dev/null || true
-    fi
-    # What the daemon made on the host, should it have died: its bridge and its rules.
-    ip link delete "${instance}0" >/dev/null 2>&1 || true
-    nft delete table ip "$instance" >/dev/null 2>&1 || true
-    grep -o " $work[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
-    rm -rf "$work"
+    berth_stop_daemon_and_clean "$BERTH_DAEMON_PID" "$instance" "$work"
 }
 trap cleanup EXIT
 
@@ -55,13 +47,7 @@ rm -f "$work/base.tar"
 berth_say "   made and imported in $((SECONDS - start)) s"
 
 berth_say "2. the engine: berth daemon (Docker Engine API on $work/exec/berth.sock)"
-"${berth[@]}" daemon --instance "$instance" 2>"$work/daemon.log" &
-daemon_pid=$!
-for _ in $(seq 100); do
-    [[ -S $work/exec/berth.sock ]] && "${berth[@]}" version >/dev/null 2>&1 && break
-    sleep 0.05
-done
-"${berth[@]}" version >/dev/null || berth_die "the daemon did not start: $(cat "$work/daemon.log")"
+berth_start_daemon "$BERTH" "$work" "$instance"
 
 berth_say "3. berth build -t toolchain-example/hello $here"
 start=$SECONDS

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use berth_image::digest::{Digest, Hasher};
 
 use super::cache::StepRecord;
-use super::config::{self, History};
+use super::config;
 use super::copy::{self, CopyOptions, Source, SourceRoot};
 use super::layer::Mounted;
 use super::stage::{BuildContext, Built};
@@ -345,29 +345,17 @@ impl BuildContext<'_> {
         drop(_view);
         result?;
         mounted.unmount()?;
-        let images = self.builder.images.clone();
-        let snapshots = self.builder.snapshots.clone();
-        let parents = state.layers.clone();
-        let epoch = self.request.source_date_epoch;
-        let layer = tokio::task::spawn_blocking(move || {
-            mounted.commit(&images, &snapshots, &parents, epoch)
-        })
-        .await
-        .map_err(|e| BuildError::Other(e.to_string()))??;
-        let mut stack = state.layers.clone();
-        stack.push(layer.clone());
-        if let Some(chain) = super::layer::chain_ids(&stack).last() {
-            self.remember_result(&previous_key, chain);
+        let record = self
+            .commit_step(mounted, &state.layers, created_by, state.config.clone())
+            .await?;
+        if let Some(layer) = &record.layer {
+            let mut stack = state.layers.clone();
+            stack.push(layer.clone());
+            if let Some(chain) = super::layer::chain_ids(&stack).last() {
+                self.remember_result(&previous_key, chain);
+            }
         }
-        Ok(StepRecord {
-            layer: Some(layer),
-            history: History {
-                created: config::created_now(self.request.source_date_epoch),
-                created_by,
-                empty_layer: false,
-            },
-            config: state.config.clone(),
-        })
+        Ok(record)
     }
 }
 

@@ -9,7 +9,7 @@ use std::fs;
 use tokio::sync::mpsc;
 
 use super::cache::{Cache, StepRecord};
-use super::config::{self, History};
+use super::config;
 use super::copy::{self, resolve_in_root};
 use super::layer::Mounted;
 use super::stage::{BuildContext, Built};
@@ -232,24 +232,8 @@ impl BuildContext<'_> {
                 stub.drop_from(upper);
             }
         }
-        let images = self.builder.images.clone();
-        let snapshots = self.builder.snapshots.clone();
-        let parents = state.layers.clone();
-        let epoch = self.request.source_date_epoch;
-        let layer = tokio::task::spawn_blocking(move || {
-            mounted.commit(&images, &snapshots, &parents, epoch)
-        })
-        .await
-        .map_err(|e| BuildError::Other(e.to_string()))??;
-        Ok(StepRecord {
-            layer: Some(layer),
-            history: History {
-                created: config::created_now(self.request.source_date_epoch),
-                created_by,
-                empty_layer: false,
-            },
-            config: state.config.clone(),
-        })
+        self.commit_step(mounted, &state.layers, created_by, state.config.clone())
+            .await
     }
 }
 

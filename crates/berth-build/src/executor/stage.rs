@@ -384,6 +384,35 @@ impl BuildContext<'_> {
         self.work
             .join(format!("{what}-{}", super::layer::rand_suffix()))
     }
+
+    /// Packs a step's writable mount as a layer on top of `parents` (on a blocking
+    /// thread: it reads and hashes the whole diff) and answers the step's record.
+    pub(crate) async fn commit_step(
+        &self,
+        mounted: super::layer::Mounted,
+        parents: &[LayerRef],
+        created_by: String,
+        config: ImageConfig,
+    ) -> Result<StepRecord, BuildError> {
+        let images = self.builder.images.clone();
+        let snapshots = self.builder.snapshots.clone();
+        let parents = parents.to_vec();
+        let epoch = self.request.source_date_epoch;
+        let layer = tokio::task::spawn_blocking(move || {
+            mounted.commit(&images, &snapshots, &parents, epoch)
+        })
+        .await
+        .map_err(|e| BuildError::Other(e.to_string()))??;
+        Ok(StepRecord {
+            layer: Some(layer),
+            history: History {
+                created: config::created_now(epoch),
+                created_by,
+                empty_layer: false,
+            },
+            config,
+        })
+    }
 }
 
 trait Pipe: Sized {

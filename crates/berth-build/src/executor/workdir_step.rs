@@ -6,11 +6,10 @@ use std::fs;
 use std::os::unix::fs::DirBuilderExt;
 
 use super::cache::StepRecord;
-use super::config::History;
 use super::copy::resolve_in_root;
 use super::layer::Mounted;
 use super::stage::{BuildContext, Built};
-use super::{config, BuildError};
+use super::BuildError;
 use crate::args::ImageConfig;
 
 impl BuildContext<'_> {
@@ -34,23 +33,7 @@ impl BuildContext<'_> {
             .create(&dir)
             .map_err(|e| BuildError::Other(format!("create {}: {e}", after.working_dir)))?;
         mounted.unmount()?;
-        let images = self.builder.images.clone();
-        let snapshots = self.builder.snapshots.clone();
-        let parents = state.layers.clone();
-        let epoch = self.request.source_date_epoch;
-        let layer = tokio::task::spawn_blocking(move || {
-            mounted.commit(&images, &snapshots, &parents, epoch)
-        })
-        .await
-        .map_err(|e| BuildError::Other(e.to_string()))??;
-        Ok(StepRecord {
-            layer: Some(layer),
-            history: History {
-                created: config::created_now(epoch),
-                created_by,
-                empty_layer: false,
-            },
-            config: after.clone(),
-        })
+        self.commit_step(mounted, &state.layers, created_by, after.clone())
+            .await
     }
 }
