@@ -199,11 +199,14 @@ impl BuildContext<'_> {
             network,
             mounts: run_mounts,
         };
-        let lower_etc = fs::symlink_metadata(mounted.root.join("etc")).ok();
+        // The files the runtime binds over /etc leave mount points too when the image
+        // lacks them; dockerd keeps those in its init layer, out of the step's diff.
         let stubs: Vec<MountStub> = step
             .mounts
             .iter()
-            .filter_map(|m| MountStub::find(&mounted.root, &m.target))
+            .map(|m| m.target.as_str())
+            .chain(["/etc/hosts", "/etc/hostname", "/etc/resolv.conf"])
+            .filter_map(|target| MountStub::find(&mounted.root, target))
             .collect();
         let (tx, mut rx) = mpsc::channel::<String>(64);
         let events = self.events.clone();
@@ -227,7 +230,6 @@ impl BuildContext<'_> {
         }
         mounted.unmount()?;
         if let Some(upper) = &mounted.upper {
-            drop_mount_points(upper, lower_etc.as_ref());
             for stub in &stubs {
                 stub.drop_from(upper);
             }
@@ -372,30 +374,4 @@ fn is_lone_heredoc(command: &str, name: &str) -> bool {
         .or_else(|| rest.strip_prefix('\'').and_then(|r| r.strip_suffix('\'')))
         .unwrap_or(rest);
     unquoted == name
-}
-
-/// The files a runtime bind-mounts over `/etc` leave empty mount points in the upper
-/// directory when the image lacks them; dockerd keeps those in its init layer, out of the
-/// step's diff, and so does this builder. `/etc` itself goes too when it is left empty
-/// and unchanged (`lower_etc`: its metadata before the step).
-fn drop_mount_points(upper: &std::path::Path, lower_etc: Option<&fs::Metadata>) {
-    use std::os::unix::fs::MetadataExt;
-    let etc = upper.join("etc");
-    let mut removed = false;
-    for name in ["hosts", "hostname", "resolv.conf"] {
-        let path = etc.join(name);
-        let stub = fs::symlink_metadata(&path).is_ok_and(|m| m.is_file() && m.len() == 0);
-        if stub && fs::remove_file(&path).is_ok() {
-            removed = true;
-        }
-    }
-    let Ok(meta) = fs::symlink_metadata(&etc) else {
-        return;
-    };
-    let empty = fs::read_dir(&etc).is_ok_and(|mut d| d.next().is_none());
-    let unchanged = lower_etc
-        .is_none_or(|l| l.mode() == meta.mode() && l.uid() == meta.uid() && l.gid() == meta.gid());
-    if removed && empty && unchanged {
-        let _ = fs::remove_dir(&etc);
-    }
 }
