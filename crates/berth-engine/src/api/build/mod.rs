@@ -207,7 +207,7 @@ fn empty_dir(dir: &Path) -> Result<u64, EngineError> {
     for entry in entries {
         let entry = entry.map_err(|e| EngineError::io("read", dir, e))?;
         let path = entry.path();
-        freed += disk_usage(&path);
+        freed += crate::container::remove::dir_size(&path);
         let removed = if entry.file_type().is_ok_and(|t| t.is_dir()) {
             std::fs::remove_dir_all(&path)
         } else {
@@ -216,22 +216,4 @@ fn empty_dir(dir: &Path) -> Result<u64, EngineError> {
         removed.map_err(|e| EngineError::io("remove", &path, e))?;
     }
     Ok(freed)
-}
-
-/// The bytes of the files under `path` (symlinks not followed).
-fn disk_usage(path: &Path) -> u64 {
-    let Ok(meta) = std::fs::symlink_metadata(path) else {
-        return 0;
-    };
-    if !meta.is_dir() {
-        return meta.len();
-    }
-    std::fs::read_dir(path)
-        .map(|entries| {
-            entries
-                .flatten()
-                .map(|entry| disk_usage(&entry.path()))
-                .sum()
-        })
-        .unwrap_or(0)
 }

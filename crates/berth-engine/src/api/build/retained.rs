@@ -69,7 +69,7 @@ impl Slot {
                 continue;
             };
             let dir = base.join(index.to_string());
-            freed += size_of_tree(&dir);
+            freed += crate::container::remove::dir_size(&dir);
             match fs::remove_dir_all(&dir) {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}
@@ -313,24 +313,6 @@ fn remove_unseen(dir: &Path, rel: &Path, seen: &HashSet<PathBuf>) -> Result<()> 
         }
     }
     Ok(())
-}
-
-/// The bytes of the regular files under `path` (0 when it is missing).
-fn size_of_tree(path: &Path) -> u64 {
-    let Ok(meta) = fs::symlink_metadata(path) else {
-        return 0;
-    };
-    if !meta.is_dir() {
-        return if meta.is_file() { meta.len() } else { 0 };
-    }
-    fs::read_dir(path)
-        .map(|entries| {
-            entries
-                .flatten()
-                .map(|entry| size_of_tree(&entry.path()))
-                .sum()
-        })
-        .unwrap_or(0)
 }
 
 #[cfg(test)]
